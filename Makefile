@@ -1,0 +1,44 @@
+# Two commands do all set-up on a fresh machine (Python 3.11, Node and Terraform present):
+#   make synth   compile the bundled routes.yaml into cdktf.out/stacks/routes/cdk.tf.json
+#   make test    run the whole test suite
+# Each creates .venv and installs the pinned packages when they are missing or the pins changed.
+
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKPOINT_DISABLE := 1
+
+.PHONY: synth check test snapshots bench clean
+
+synth: $(VENV)/.runtime
+	$(PY) main.py synth routes.yaml
+
+check: $(VENV)/.runtime
+	$(PY) main.py check routes.yaml
+
+test: $(VENV)/.dev
+	$(PY) -m pytest
+
+# Rewrite the pinned snapshots (and the generated schema and README table) after a reviewed change.
+snapshots: $(VENV)/.dev
+	$(PY) -m pytest tests/test_snapshots.py tests/test_docs.py --update-snapshots -q
+
+bench: $(VENV)/.dev
+	$(PY) -m benchmarks
+
+$(VENV)/.created:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==25.3
+	touch $@
+
+$(VENV)/.runtime: requirements.txt $(VENV)/.created
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) cdktf.out .pytest_cache .hypothesis

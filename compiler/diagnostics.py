@@ -1,0 +1,115 @@
+"""Diagnostics: the one shape every problem takes, from the YAML reader to the validator.
+
+Every stage returns its diagnostics as values; nothing raises for bad input. A diagnostic has a stable
+code (documented in CODES, tested), a location in the source file, a message and an optional hint.
+Rendering follows the compiler convention editors understand: ``file:line:col: severity CODE: message``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Iterable
+
+ERROR = "error"
+WARNING = "warning"
+
+# Stable codes. E1xx: reading the file and YAML structure. E2xx: the schema (keys, types, ranges).
+# E3xx: semantic rules across fields. W4xx: warnings (reported, never fail the run).
+CODES: dict[str, str] = {
+    "E100": "the file cannot be read (missing, too large, not UTF-8, empty)",
+    "E101": "YAML syntax error",
+    "E102": "duplicate mapping key",
+    "E103": "YAML anchors and aliases are not allowed",
+    "E104": "YAML tags are not allowed",
+    "E105": "mapping keys must be plain strings",
+    "E106": "nesting is too deep",
+    "E200": "unknown key",
+    "E201": "wrong type",
+    "E202": "missing required key",
+    "E203": "value is not one of the allowed choices",
+    "E204": "value does not match the required pattern or length",
+    "E205": "number out of range",
+    "E206": "list has too few or too many items, or repeats an item",
+    "E300": "malformed route key",
+    "E301": "duplicate route",
+    "E302": "reference to something undeclared",
+    "E303": "attribute filter key not accepted by Cloud Map",
+    "E304": "attribute filter value not accepted by Cloud Map",
+    "E305": "attribute key reserved by AWS",
+    "E306": "DNS records not allowed for this namespace or registration",
+    "E307": "health check configuration not allowed",
+    "E308": "static instance problem",
+    "E309": "quota exceeded",
+    "E310": "conflicting or incomplete options",
+    "E311": "logical id collision",
+    "E312": "unsupported route option for this route",
+    "E313": "admin route without authorization",
+    "W400": "YAML boolean or number used as a Cloud Map attribute value",
+    "W401": "filter matches none of the service's static instances",
+    "W402": "service has no health check",
+    "W403": "filter on an attribute that ECS never sets",
+    "W404": "route without authorization",
+    "W405": "filter key is an ECS system attribute",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    line: int  # 1-based; 0 when the problem is about the whole file
+    col: int  # 1-based
+    code: str
+    message: str
+    hint: str = ""
+    file: str = ""
+
+    @property
+    def severity(self) -> str:
+        return WARNING if self.code.startswith("W") else ERROR
+
+    def render(self) -> str:
+        text = f"{self.file}:{self.line}:{self.col}: {self.severity} {self.code}: {self.message}"
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+    def as_dict(self) -> dict:
+        return {"severity": self.severity, **asdict(self)}
+
+
+def at_file(diagnostics: Iterable[Diagnostic], file: str) -> list[Diagnostic]:
+    """Stamp diagnostics with the file they belong to and sort them by position."""
+    from dataclasses import replace
+
+    return sorted(replace(d, file=file) for d in diagnostics)
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == ERROR for d in diagnostics)
+
+
+def render_text(diagnostics: list[Diagnostic], limit: int = 50) -> str:
+    """All diagnostics, one per line, then a count; long lists end in '... and N more'."""
+    shown = [d.render() for d in diagnostics[:limit]]
+    if len(diagnostics) > limit:
+        shown.append(f"... and {len(diagnostics) - limit} more")
+    errors = sum(d.severity == ERROR for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    shown.append(f"{errors} error(s), {warnings} warning(s)")
+    return "\n".join(shown)
+
+
+def render_json(diagnostics: list[Diagnostic]) -> str:
+    return json.dumps([d.as_dict() for d in diagnostics], indent=2, sort_keys=True)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A hint naming the closest choice, or listing the choices when none is close."""
+    import difflib
+
+    options = sorted(set(choices))
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    if not options:
+        return ""
+    listed = ", ".join(repr(o) for o in options[:12])
+    return f"expected one of: {listed}" + (", ..." if len(options) > 12 else "")

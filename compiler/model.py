@@ -1,0 +1,213 @@
+"""Stage 4 (types): the validated model. Frozen dataclasses, sorted collections, no positions, no YAML.
+
+Everything in a Model is already checked; the planner trusts it. Collections are sorted by their stable
+keys (service key, route id), so the order of the source file cannot leak into the output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+from urllib.parse import quote
+
+ECS_ATTRIBUTES = frozenset({"AVAILABILITY_ZONE", "REGION", "ECS_SERVICE_NAME", "ECS_CLUSTER_NAME", "EC2_INSTANCE_ID",
+                            "ECS_TASK_DEFINITION_FAMILY", "ECS_TASK_SET_EXTERNAL_ID"})
+
+
+@dataclass(frozen=True)
+class AttributeFilter:
+    """Key/value pairs an instance's custom attributes must all match (DiscoverInstances QueryParameters)."""
+
+    pairs: tuple[tuple[str, str], ...] = ()  # sorted by key
+
+    @classmethod
+    def of(cls, mapping: dict[str, str]) -> "AttributeFilter":
+        return cls(tuple(sorted(mapping.items())))
+
+    def query(self) -> str:
+        """The query string API Gateway reads from the integration URI: sorted keys, values percent-encoded."""
+        return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in self.pairs)
+
+    def matches(self, attributes: dict[str, str]) -> bool:
+        return all(attributes.get(k) == v for k, v in self.pairs)
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.pairs) or "(all instances)"
+
+
+@dataclass(frozen=True)
+class RouteKey:
+    method: str  # "" for $default
+    path: str  # "" for $default
+
+    @property
+    def text(self) -> str:
+        return f"{self.method} {self.path}" if self.method else "$default"
+
+
+@dataclass(frozen=True)
+class Throttling:
+    burst_limit: int
+    rate_limit: float
+
+
+@dataclass(frozen=True)
+class DnsRecord:
+    type: str
+    ttl: int
+
+
+@dataclass(frozen=True)
+class Route53HealthCheck:
+    type: str
+    resource_path: str
+    failure_threshold: int
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    ipv4: str
+    port: int
+    attributes: tuple[tuple[str, str], ...]  # custom attributes, sorted
+
+    @property
+    def logical_id(self) -> str:
+        return slug(self.id)
+
+
+@dataclass(frozen=True)
+class Service:
+    key: str  # the key under `services`, what routes refer to
+    name: str  # the Cloud Map name
+    logical_id: str
+    description: Optional[str] = None
+    existing_arn: Optional[str] = None
+    existing_id: Optional[str] = None
+    registered_by: str = "other"
+    dns_records: tuple[DnsRecord, ...] = ()
+    routing_policy: str = "MULTIVALUE"
+    health_check: str = "none"
+    route53_health_check: Optional[Route53HealthCheck] = None
+    app_attributes: tuple[str, ...] = ()
+    instances: tuple[Instance, ...] = ()
+
+    @property
+    def created(self) -> bool:
+        return not (self.existing_arn or self.existing_id)
+
+
+@dataclass(frozen=True)
+class Namespace:
+    type: str  # http | private_dns | public_dns
+    name: Optional[str] = None
+    vpc_id: Optional[str] = None
+    description: Optional[str] = None
+    existing_id: Optional[str] = None
+
+    @property
+    def has_dns(self) -> bool:
+        return self.type != "http"
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    key: str
+    logical_id: str
+    type: str  # jwt | lambda
+    identity_source: str
+    issuer: Optional[str] = None
+    audiences: tuple[str, ...] = ()
+    function_arn: Optional[str] = None
+    result_ttl_seconds: int = 300
+    simple_responses: bool = True
+
+
+@dataclass(frozen=True)
+class IntegrationOptions:
+    timeout_ms: Optional[int] = None
+    tls_server_name: Optional[str] = None
+    strip_stage: bool = False  # overwrite:path = $request.path (named stages only)
+
+
+@dataclass(frozen=True)
+class Route:
+    id: str
+    key: RouteKey
+    service: str
+    filter: AttributeFilter
+    options: IntegrationOptions
+    authorization: str  # none | iam | an authorizer key
+    scopes: tuple[str, ...] = ()
+    public: bool = False
+    throttling: Optional[Throttling] = None
+
+
+@dataclass(frozen=True)
+class AccessLogs:
+    enabled: bool = True
+    retention_days: int = 365
+    kms_key_arn: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Cors:
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: Optional[int] = None
+    allow_credentials: bool = False
+
+
+@dataclass(frozen=True)
+class CustomDomain:
+    domain_name: str
+    certificate_arn: str
+    base_path: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Api:
+    name: str
+    stage: str = "$default"
+    description: Optional[str] = None
+    tags: tuple[tuple[str, str], ...] = ()
+    throttling: Optional[Throttling] = None
+    access_logs: AccessLogs = AccessLogs()
+    cors: Optional[Cors] = None
+    custom_domain: Optional[CustomDomain] = None
+    disable_execute_api_endpoint: bool = False
+
+
+@dataclass(frozen=True)
+class VpcLink:
+    name: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Model:
+    api: Api
+    vpc_link: VpcLink
+    services: tuple[Service, ...]  # sorted by key
+    routes: tuple[Route, ...]  # sorted by id
+    namespace: Optional[Namespace] = None
+    authorizers: tuple[Authorizer, ...] = ()  # sorted by key
+    region: Optional[str] = None
+
+    def service(self, key: str) -> Service:
+        return next(s for s in self.services if s.key == key)
+
+
+def slug(text: str) -> str:
+    """A Terraform-friendly identifier: lower case, [a-z0-9_], never empty, never starting with a digit."""
+    out = "".join(c if c.isascii() and c.isalnum() else "_" for c in text.lower())
+    out = "_".join(part for part in out.split("_") if part)
+    if not out or out[0].isdigit():
+        out = "n_" + out
+    return out

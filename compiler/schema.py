@@ -1,0 +1,303 @@
+"""Stage 2 (data): the routes.yaml language, declared once.
+
+This table drives three things that must never disagree: the type/shape checks in `spec.py`, the published
+JSON Schema (`routes.schema.json`, for editors via yaml-language-server) and the README's key reference.
+Semantic rules that span several fields live in `validator.py`, where each can point at its own line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+# Cloud Map and API Gateway formats, each from the service model or the provider source (see AWS-FACTS).
+SERVICE_NAME = r"^((?=^.{1,127}$)^([a-zA-Z0-9_][a-zA-Z0-9-_]{0,61}[a-zA-Z0-9_]|[a-zA-Z0-9])(\.([a-zA-Z0-9_][a-zA-Z0-9-_]{0,61}[a-zA-Z0-9_]|[a-zA-Z0-9]))*$)$"
+INSTANCE_ID = r"^[0-9a-zA-Z_/:.@-]{1,64}$"
+LOGICAL_ID = r"^[a-z][a-z0-9_]{0,63}$"
+STAGE_NAME = r"^(\$default|[A-Za-z0-9_-]{1,128})$"
+SUBNET_ID = r"^subnet-[0-9a-f]{8,17}$"
+SECURITY_GROUP_ID = r"^sg-[0-9a-f]{8,17}$"
+VPC_ID = r"^vpc-[0-9a-f]{8,17}$"
+NAMESPACE_ID = r"^ns-[a-z0-9]{16}$"
+SERVICE_ID = r"^srv-[a-z0-9]{16}$"
+SERVICE_ARN = r"^arn:aws[a-z-]*:servicediscovery:[a-z0-9-]+:[0-9]{12}:service/srv-[a-z0-9]{16}$"
+REGION = r"^[a-z]{2}(-[a-z]+)+-[0-9]$"
+TAG_KEY = r"^[\w.:/=+@ -]{1,128}$"
+
+
+@dataclass(frozen=True)
+class Str:
+    pattern: str | None = None
+    max_len: int | None = None
+    min_len: int = 1
+    enum: tuple[str, ...] | None = None
+    example: str | None = None
+
+
+@dataclass(frozen=True)
+class Int:
+    min: int | None = None
+    max: int | None = None
+
+
+@dataclass(frozen=True)
+class Number:
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Bool:
+    pass
+
+
+@dataclass(frozen=True)
+class List:
+    item: "Type"
+    min_items: int = 0
+    max_items: int | None = None
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Map:
+    """A free-form mapping (tags, attributes). `values` checks each value; keys are strings."""
+
+    values: "Type"
+    key_pattern: str | None = None
+    max_items: int | None = None
+    attribute_values: bool = False  # Cloud Map attribute: a YAML bool/number becomes its text, with W400
+
+
+@dataclass(frozen=True)
+class Field:
+    type: "Type"
+    doc: str
+    required: bool = False
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Obj:
+    fields: dict[str, Field]
+    doc: str = ""
+
+
+Type = Union[Str, Int, Number, Bool, List, Map, Obj]
+
+THROTTLING = Obj({
+    "burst_limit": Field(Int(0, 5000), "Requests that may arrive at once (token bucket size).", required=True),
+    "rate_limit": Field(Number(0, 10000), "Steady-state requests per second.", required=True),
+}, "Both numbers are always emitted: a half-set throttle is 0 and answers every request with 429.")
+
+ATTRIBUTES = Map(Str(max_len=1024, min_len=0), attribute_values=True)
+
+INSTANCE = Obj({
+    "id": Field(Str(INSTANCE_ID, 64), "Cloud Map instance id.", required=True),
+    "ipv4": Field(Str(max_len=15, example="10.0.1.10"), "Private IPv4 address (AWS_INSTANCE_IPV4).", required=True),
+    "port": Field(Int(1, 65535), "Port the instance serves on (AWS_INSTANCE_PORT).", required=True),
+    "attributes": Field(ATTRIBUTES, "Custom attributes (at most 30) that route filters match, e.g. leader: \"true\"."),
+})
+
+SERVICE = Obj({
+    "name": Field(Str(SERVICE_NAME, 127), "Cloud Map service name; defaults to the key under `services`."),
+    "description": Field(Str(max_len=1024), "Service description."),
+    "existing_arn": Field(Str(SERVICE_ARN, 2048), "Use an existing Cloud Map service (e.g. created by ECS or Copilot) instead of creating one."),
+    "existing_id": Field(Str(SERVICE_ID, 20), "Use an existing Cloud Map service by id; its ARN is built from the provider's region and account."),
+    "registered_by": Field(Str(enum=("ecs", "static", "other")), "Who registers instances: `ecs` (ECS service discovery; needs SRV records), `static` (the `instances` below), `other` (your application or another tool). Defaults to `static` when `instances` is given, else `other`."),
+    "dns_records": Field(List(Obj({
+        "type": Field(Str(enum=("SRV", "A", "AAAA", "CNAME")), "DNS record type.", required=True),
+        "ttl": Field(Int(0, 2147483647), "Record TTL in seconds.", default=60),
+    }), min_items=1, max_items=4), "DNS records Cloud Map keeps for each instance (DNS namespaces only)."),
+    "routing_policy": Field(Str(enum=("MULTIVALUE", "WEIGHTED")), "DNS routing policy (DNS namespaces only).", default="MULTIVALUE"),
+    "health_check": Field(Str(enum=("none", "custom", "route53")), "`custom`: the registrar reports health (ECS does). `route53`: Route 53 probes the instance (public DNS and HTTP namespaces). `none`: every instance receives traffic, dead or alive.", default="none"),
+    "route53_health_check": Field(Obj({
+        "type": Field(Str(enum=("HTTP", "HTTPS", "TCP")), "Probe protocol.", required=True),
+        "resource_path": Field(Str(max_len=255), "Path probed (HTTP/HTTPS).", default="/"),
+        "failure_threshold": Field(Int(1, 10), "Consecutive failures before unhealthy.", default=3),
+    }), "Route 53 health check settings; only with `health_check: route53`."),
+    "app_attributes": Field(List(Str(max_len=255), unique=True), "Attribute keys your application sets on its own registration (ECS cannot set custom attributes), e.g. [leader]."),
+    "instances": Field(List(INSTANCE), "Static instances to register (targets that are not ECS tasks)."),
+})
+
+AUTHORIZER = Obj({
+    "type": Field(Str(enum=("jwt", "lambda")), "`jwt` (issuer + audiences) or `lambda` (a request authorizer function).", required=True),
+    "issuer": Field(Str(max_len=2048, example="https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"), "JWT issuer URL (jwt)."),
+    "audiences": Field(List(Str(max_len=2048), min_items=1, max_items=50, unique=True), "Accepted JWT audiences, at most 50 (jwt)."),
+    "identity_source": Field(Str(max_len=2048), "Where the token is read from.", default="$request.header.Authorization"),
+    "function_arn": Field(Str(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$", 2048), "Lambda function ARN (lambda)."),
+    "result_ttl_seconds": Field(Int(0, 3600), "How long API Gateway caches a lambda authorizer's answer.", default=300),
+    "simple_responses": Field(Bool(), "The lambda returns {isAuthorized: bool} instead of an IAM policy.", default=True),
+})
+
+ROUTE = Obj({
+    "route": Field(Str(max_len=1200, example="GET /leader"), "Route key: `METHOD /path` (ANY DELETE GET HEAD OPTIONS PATCH POST PUT; `{param}`, greedy `{proxy+}` last) or `$default`.", required=True),
+    "id": Field(Str(LOGICAL_ID, 64), "Stable id for the Terraform address; give one before renaming the path so the change is an in-place update. Defaults to one derived from the route key (`GET /leader` -> `get_leader`)."),
+    "service": Field(Str(max_len=127), "Key of the target under `services`.", required=True),
+    "filter": Field(Map(Str(max_len=1024, min_len=0), max_items=30, attribute_values=True), "Attribute filter: only instances whose custom attributes match every pair receive the request."),
+    "timeout_ms": Field(Int(50, 30000), "Integration timeout in milliseconds (API Gateway default 30000)."),
+    "authorization": Field(Str(max_len=128), "`none`, `iam`, or the key of an authorizer under `authorizers`. Defaults to `api.default_authorization`."),
+    "scopes": Field(List(Str(max_len=1024), max_items=10, unique=True), "OAuth scopes the JWT must carry (at most 10)."),
+    "public": Field(Bool(), "Declare that a route with a filter is deliberately reachable without authorization.", default=False),
+    "forward_stage_in_path": Field(Bool(), "Keep the stage name at the front of the backend path (named stages only). By default it is stripped.", default=False),
+    "tls_server_name": Field(Str(max_len=512), "Call the backend over HTTPS and verify this server name."),
+    "throttling": Field(THROTTLING, "Per-route throttling overriding the stage default."),
+})
+
+API = Obj({
+    "name": Field(Str(r"^[^\x00-\x1f]{1,128}$", 128), "HTTP API name.", required=True),
+    "description": Field(Str(max_len=1024), "HTTP API description."),
+    "stage": Field(Str(STAGE_NAME, 128), "Stage name: `$default` (no path prefix) or a name (becomes the first path segment).", default="$default"),
+    "tags": Field(Map(Str(max_len=256, min_len=0), key_pattern=TAG_KEY, max_items=50), "Tags for every taggable resource."),
+    "default_authorization": Field(Str(max_len=128), "Authorization for routes that name none: `none`, `iam` or an authorizer key.", default="none"),
+    "throttling": Field(THROTTLING, "Stage-wide default throttling."),
+    "access_logs": Field(Obj({
+        "enabled": Field(Bool(), "Write JSON access logs to CloudWatch.", default=True),
+        "retention_days": Field(Int(1, 3653), "Log retention in days.", default=365),
+        "kms_key_arn": Field(Str(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", 2048), "KMS key for the log group."),
+    }), "Access logging (on unless disabled)."),
+    "cors": Field(Obj({
+        "allow_origins": Field(List(Str(max_len=2048), min_items=1, unique=True), "Allowed origins (`*` for any).", required=True),
+        "allow_methods": Field(List(Str(enum=("*", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")), unique=True), "Allowed methods."),
+        "allow_headers": Field(List(Str(max_len=1024), unique=True), "Allowed request headers."),
+        "expose_headers": Field(List(Str(max_len=1024), unique=True), "Response headers exposed to the browser."),
+        "max_age": Field(Int(0, 86400), "Seconds a preflight answer may be cached."),
+        "allow_credentials": Field(Bool(), "Allow cookies / credentials (not with a `*` origin).", default=False),
+    }), "CORS, answered by API Gateway itself (backend CORS headers are then ignored)."),
+    "custom_domain": Field(Obj({
+        "domain_name": Field(Str(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", 253), "Domain name.", required=True),
+        "certificate_arn": Field(Str(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$", 2048), "ACM certificate ARN in the API's region.", required=True),
+        "base_path": Field(Str(r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$", 1024), "API mapping key (path under the domain); empty maps the root."),
+    }), "Custom domain with an API mapping."),
+    "disable_execute_api_endpoint": Field(Bool(), "Turn off the default execute-api URL (clients must use the custom domain).", default=False),
+})
+
+NAMESPACE = Obj({
+    "type": Field(Str(enum=("http", "private_dns", "public_dns")), "Namespace kind; DNS records need a DNS namespace.", required=True),
+    "name": Field(Str(r"^(?!arn:)[!-~]{1,1024}$", 1024), "Namespace name (created namespaces)."),
+    "vpc_id": Field(Str(VPC_ID, 21), "VPC of a private DNS namespace."),
+    "description": Field(Str(max_len=1024), "Namespace description."),
+    "existing_id": Field(Str(NAMESPACE_ID, 19), "Use an existing namespace (its `type` must still be given)."),
+})
+
+ROOT = Obj({
+    "version": Field(Int(1, 1), "Language version; only 1 exists.", required=True),
+    "region": Field(Str(REGION, 32), "AWS region for the provider; defaults to the provider's environment (AWS_REGION)."),
+    "api": Field(API, "The HTTP API and its stage.", required=True),
+    "vpc_link": Field(Obj({
+        "name": Field(Str(r"^[^\x00-\x1f]{1,128}$", 128), "VPC link name; defaults to the API name."),
+        "subnet_ids": Field(List(Str(SUBNET_ID, 24), min_items=1, max_items=10, unique=True), "Private subnets (at most 10; changing them replaces the link).", required=True),
+        "security_group_ids": Field(List(Str(SECURITY_GROUP_ID, 20), min_items=1, max_items=5, unique=True), "Security groups of the link's network interfaces (changing them replaces the link).", required=True),
+    }), "The VPC link API Gateway uses to reach the services.", required=True),
+    "namespace": Field(NAMESPACE, "The Cloud Map namespace for created services (not needed when every service is existing)."),
+    "services": Field(Map(SERVICE, key_pattern=SERVICE_NAME, max_items=300), "Cloud Map services, keyed by name.", required=True),
+    "authorizers": Field(Map(AUTHORIZER, key_pattern=r"^[A-Za-z0-9_-]{1,128}$", max_items=10), "Authorizers (at most 10) routes refer to by key."),
+    "routes": Field(List(ROUTE, min_items=1), "Routes: each reaches a service, optionally only the instances that match a filter.", required=True),
+})
+
+
+# --- JSON Schema and reference table, generated from the table above -------------------------------------
+
+def json_schema() -> dict:
+    schema = _json(ROOT)
+    schema.update({"$schema": "https://json-schema.org/draft/2020-12/schema",
+                   "$id": "https://example.invalid/cloudmap-routes/routes.schema.json",
+                   "title": "routes.yaml: API Gateway HTTP API routes to Cloud Map services"})
+    return schema
+
+
+def _json(t: Type) -> dict:
+    if isinstance(t, Str):
+        out: dict[str, Any] = {"type": "string"}
+        if t.enum:
+            out["enum"] = list(t.enum)
+        if t.pattern:
+            out["pattern"] = t.pattern
+        if t.max_len:
+            out["maxLength"] = t.max_len
+        if t.min_len and not t.enum:
+            out["minLength"] = t.min_len
+        return out
+    if isinstance(t, (Int, Number)):
+        out = {"type": "integer" if isinstance(t, Int) else "number"}
+        if t.min is not None:
+            out["minimum"] = t.min
+        if t.max is not None:
+            out["maximum"] = t.max
+        return out
+    if isinstance(t, Bool):
+        return {"type": "boolean"}
+    if isinstance(t, List):
+        out = {"type": "array", "items": _json(t.item)}
+        if t.min_items:
+            out["minItems"] = t.min_items
+        if t.max_items is not None:
+            out["maxItems"] = t.max_items
+        if t.unique:
+            out["uniqueItems"] = True
+        return out
+    if isinstance(t, Map):
+        values = _json(t.values)
+        if t.attribute_values:  # YAML authors write leader: true; we accept it with a warning
+            values = {"type": ["string", "boolean", "number"], "maxLength": 1024}
+        out = {"type": "object", "additionalProperties": values}
+        if t.key_pattern:
+            out["propertyNames"] = {"pattern": t.key_pattern}
+        if t.max_items is not None:
+            out["maxProperties"] = t.max_items
+        return out
+    props = {}
+    for name, f in t.fields.items():
+        prop = _json(f.type)
+        prop["description"] = f.doc
+        if f.default is not None:
+            prop["default"] = f.default
+        props[name] = prop
+    out = {"type": "object", "additionalProperties": False, "properties": props}
+    required = [n for n, f in t.fields.items() if f.required]
+    if required:
+        out["required"] = required
+    return out
+
+
+def describe(t: Type) -> str:
+    """A short human name of a type, for messages and the reference table."""
+    if isinstance(t, Str):
+        return " \\| ".join(f"`{v}`" for v in t.enum) if t.enum else "string"
+    if isinstance(t, Int):
+        return "integer" + (f" {t.min}..{t.max}" if t.min is not None and t.max is not None and t.min != t.max else "")
+    if isinstance(t, Number):
+        return f"number {t.min:g}..{t.max:g}" if t.min is not None and t.max is not None else "number"
+    if isinstance(t, Bool):
+        return "boolean"
+    if isinstance(t, List):
+        return f"list of {describe(t.item)}"
+    if isinstance(t, Map):
+        return "map of string" if not isinstance(t.values, Obj) else "map of object"
+    return "object"
+
+
+def reference_rows(t: Obj = ROOT, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """(key path, type, required/default, description) for every key, depth first."""
+    rows = []
+    for name, f in t.fields.items():
+        path = f"{prefix}{name}"
+        default = "required" if f.required else ("" if f.default is None else f"`{f.default}`")
+        rows.append((path, describe(f.type), default, f.doc))
+        inner = f.type
+        suffix = ""
+        if isinstance(inner, List) and isinstance(inner.item, Obj):
+            inner, suffix = inner.item, "[]"
+        elif isinstance(inner, Map) and isinstance(inner.values, Obj):
+            inner, suffix = inner.values, ".<name>"
+        if isinstance(inner, Obj):
+            rows.extend(reference_rows(inner, f"{path}{suffix}."))
+    return rows
+
+
+def reference_markdown() -> str:
+    lines = ["| key | type | default | description |", "|---|---|---|---|"]
+    for path, kind, default, doc in reference_rows():
+        doc = doc.replace("|", "\\|")
+        lines.append(f"| `{path}` | {kind} | {default} | {doc} |")
+    return "\n".join(lines)
