@@ -194,7 +194,7 @@ def _check_attribute(ctx: Context, path: Path, key: str, value: str, what: str) 
                    "AWS_* attributes are set by Cloud Map itself; use your own key, e.g. leader", at_key=True)
     if len(value) > 1024 or not ATTR_VALUE.match(value):
         ctx.report(path, "E304", f"{what} value {value[:40]!r} is not a Cloud Map attribute value",
-                   "values are up to 1024 printable ASCII characters; inner spaces only, none at either end")
+                   "values are up to 1024 printable ASCII characters and may not start with a space or tab")
 
 
 def check_filters(ctx: Context) -> None:
@@ -253,11 +253,11 @@ def check_namespace(ctx: Context) -> None:
                 ctx.report(("namespace", key), "E310", f"namespace.{key} cannot be set for an existing namespace",
                            "remove it; the existing namespace keeps its settings", at_key=True)
         return
-    if "name" not in ns:
+    if ("namespace", "name") not in ctx.source.keys:  # given but invalid was already reported
         ctx.report(("namespace",), "E202", "namespace is missing the required key 'name'",
                    "give the name of the namespace to create, or existing_id to use one")
     name = ns.get("name", "")
-    if kind == "private_dns" and "vpc_id" not in ns:
+    if kind == "private_dns" and ("namespace", "vpc_id") not in ctx.source.keys:
         ctx.report(("namespace",), "E202", "a private_dns namespace needs vpc_id", "vpc_id: vpc-0123456789abcdef0")
     if kind != "private_dns" and "vpc_id" in ns:
         ctx.report(("namespace", "vpc_id"), "E310", f"vpc_id only applies to private_dns namespaces, not {kind}",

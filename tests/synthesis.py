@@ -1,0 +1,46 @@
+"""Helpers for tests that synthesize: in-process, one jsii runtime for the whole pytest session."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import tempfile
+
+from compiler import compile_text
+from compiler.diagnostics import render_text
+from compiler.plan import build
+from compiler.synth import synth_plan
+
+
+def model_of(text: str):
+    model, diagnostics = compile_text(text)
+    assert model is not None, render_text(diagnostics)
+    return model
+
+
+def synth_text(text: str, local_endpoint: str | None = None, stack: str = "routes") -> str:
+    """routes.yaml text -> the bytes of cdk.tf.json."""
+    with tempfile.TemporaryDirectory() as out:
+        synth_plan(build(model_of(text), local_endpoint), out, stack)
+        return (pathlib.Path(out) / "stacks" / stack / "cdk.tf.json").read_text()
+
+
+def synth_json(text: str, **kwargs) -> dict:
+    return json.loads(synth_text(text, **kwargs))
+
+
+def resources(doc: dict) -> dict[str, dict]:
+    """address -> arguments, without cdktf's metadata comments."""
+    out = {}
+    for kind, blocks in doc.get("resource", {}).items():
+        for name, args in blocks.items():
+            out[f"{kind}.{name}"] = {k: v for k, v in args.items() if k != "//"}
+    return out
+
+
+def reverse_routes(text: str) -> str:
+    """The same file with its routes in reverse order (routes are the last top-level key in our files)."""
+    import yaml
+    head, _, routes = text.partition("\nroutes:\n")
+    items = yaml.safe_load("routes:\n" + routes)["routes"]
+    return head + "\nroutes:\n" + yaml.safe_dump(list(reversed(items)), sort_keys=False)

@@ -1,0 +1,45 @@
+"""Data flows one way. Each stage imports only earlier stages; only the emission layer touches cdktf/jsii."""
+
+from __future__ import annotations
+
+import ast
+
+from .conftest import ROOT
+
+ORDER = ["diagnostics", "loader", "schema", "spec", "model", "validator", "plan", "bindings", "emit", "synth", "cli"]
+EMISSION = {"bindings", "emit", "synth"}
+HEAVY = {"cdktf", "constructs", "jsii", "cdktf_cdktf_provider_aws"}
+
+
+def _imports(module: str) -> set[str]:
+    tree = ast.parse((ROOT / "compiler" / f"{module}.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from .x import y / from . import x
+                found |= {node.module} if node.module else {a.name for a in node.names}
+            else:
+                found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+    return found
+
+
+def test_every_module_is_in_the_stage_order():
+    modules = {p.stem for p in (ROOT / "compiler").glob("*.py")} - {"__init__"}
+    assert modules == set(ORDER)
+
+
+def test_stages_import_only_earlier_stages():
+    for i, module in enumerate(ORDER):
+        local = _imports(module) & set(ORDER)
+        later = local - set(ORDER[:i])
+        if module == "cli":  # the shell may start any stage, lazily
+            continue
+        assert not later, f"{module} imports later stages {later}"
+
+
+def test_only_the_emission_layer_imports_cdktf():
+    for module in ORDER:
+        heavy = _imports(module) & HEAVY
+        assert module in EMISSION or not heavy, f"{module} imports {heavy}"
