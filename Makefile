@@ -6,6 +6,9 @@
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# The real cdktf CLI, for the test that runs `cdktf synth` (installed only where npm exists).
+CDKTF_CLI_VERSION := 0.21.0
+CDKTF_CLI_STAMP   := $(if $(shell command -v npm),.cdktf-cli/.installed-$(CDKTF_CLI_VERSION))
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
@@ -17,7 +20,7 @@ synth: $(VENV)/.runtime
 check: $(VENV)/.runtime
 	$(PY) main.py check routes.yaml
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(CDKTF_CLI_STAMP) .venv-checkov/.installed
 	$(PY) -m pytest
 
 # Rewrite the pinned snapshots (and the generated schema and README table) after a reviewed change.
@@ -40,5 +43,15 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# checkov lives in its own venv: its dependencies conflict with the runtime's and moto's pins.
+.venv-checkov/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+.cdktf-cli/.installed-$(CDKTF_CLI_VERSION):
+	npm install --prefix .cdktf-cli --no-audit --no-fund --loglevel=error cdktf-cli@$(CDKTF_CLI_VERSION)
+	touch $@
+
 clean:
-	rm -rf $(VENV) cdktf.out .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-checkov .cdktf-cli cdktf.out .pytest_cache .hypothesis

@@ -17,6 +17,7 @@ from .diagnostics import has_errors, render_json, render_text
 DEFAULT_FILE = "routes.yaml"
 DEFAULT_OUT = "cdktf.out"
 DEFAULT_STACK = "routes"
+LOCAL_AWS_ENV = "CLOUDMAP_ROUTES_LOCAL_AWS"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("file", nargs="?", default=DEFAULT_FILE)
     synth.add_argument("--out", default=None, help=f"output directory (default $CDKTF_OUTDIR or {DEFAULT_OUT})")
     synth.add_argument("--stack", default=DEFAULT_STACK, help=f"stack name (default {DEFAULT_STACK})")
+    synth.add_argument("--local-aws", metavar="URL", default=None,
+                       help=f"opt-in: point every AWS endpoint at a local emulator on loopback (e.g. moto's server) "
+                            f"with test credentials; also ${LOCAL_AWS_ENV}")
     diff = commands.add_parser("diff", help="route-level summary of the change between two routes.yaml versions")
     diff.add_argument("base", help="a file, or a git revision of one: origin/main:routes.yaml")
     diff.add_argument("head", nargs="?", default=DEFAULT_FILE)
@@ -49,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in (None, "synth"):
             file = getattr(args, "file", DEFAULT_FILE)
             out = getattr(args, "out", None) or os.environ.get("CDKTF_OUTDIR") or DEFAULT_OUT
-            return run_synth(file, out, getattr(args, "stack", DEFAULT_STACK))
+            local = getattr(args, "local_aws", None) or os.environ.get(LOCAL_AWS_ENV) or None
+            return run_synth(file, out, getattr(args, "stack", DEFAULT_STACK), local)
         if args.command == "diff":
             from .review import run_diff
             return run_diff(args.base, args.head, args.format)
@@ -74,7 +79,19 @@ def run_check(file: str, fmt: str) -> int:
     return 0
 
 
-def run_synth(file: str, out: str, stack: str) -> int:
+def local_endpoint_problem(url: str) -> str:
+    """Local mode exists for an emulator on this machine; refuse anything that would leave it."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return f"--local-aws {url!r}: only http(s) URLs on loopback (127.0.0.1, localhost, ::1) are allowed"
+    return ""
+
+
+def run_synth(file: str, out: str, stack: str, local_endpoint: str | None = None) -> int:
+    if local_endpoint and local_endpoint_problem(local_endpoint):
+        print(f"main.py: error: {local_endpoint_problem(local_endpoint)}", file=sys.stderr)
+        return 2
     model, diagnostics = compile_file(file)
     if diagnostics:
         print(render_text(diagnostics), file=sys.stderr)
@@ -82,6 +99,6 @@ def run_synth(file: str, out: str, stack: str) -> int:
         print(f"{file}: not synthesized; {out} left as it was", file=sys.stderr)
         return 1
     from .synth import synthesize  # the expensive import: jsii and the provider bindings
-    path = synthesize(model, out, stack)
+    path = synthesize(model, out, stack, local_endpoint)
     print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -1,0 +1,29 @@
+"""The real cdktf CLI (npm cdktf-cli@0.21.0) runs our app through cdktf.json and writes the same bytes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from .conftest import ROOT
+
+CLI = ROOT / ".cdktf-cli" / "node_modules" / ".bin" / "cdktf"
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed; the cdktf CLI needs Node and npm")
+def test_cdktf_synth_writes_the_same_json_as_main_py(tmp_path):
+    assert CLI.exists(), "the cdktf CLI is missing: `make test` installs it into .cdktf-cli/"
+    assert (ROOT / ".venv" / "bin" / "python").exists(), "cdktf.json runs .venv/bin/python; run `make test`"
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "CI": "1"}
+    env.pop("CDKTF_OUTDIR", None)
+    cli = subprocess.run([str(CLI), "synth", "--output", str(tmp_path / "cli.out")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    direct = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "main.py", "synth", "routes.yaml", "--out",
+                             str(tmp_path / "direct.out")], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert direct.returncode == 0, direct.stderr
+    produced = (tmp_path / "cli.out" / "stacks" / "routes" / "cdk.tf.json").read_bytes()
+    assert produced == (tmp_path / "direct.out" / "stacks" / "routes" / "cdk.tf.json").read_bytes()
