@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("file", nargs="?", default=DEFAULT_FILE)
     synth.add_argument("--out", default=None, help=f"output directory (default $CDKTF_OUTDIR or {DEFAULT_OUT})")
     synth.add_argument("--stack", default=DEFAULT_STACK, help=f"stack name (default {DEFAULT_STACK})")
+    synth.add_argument("--state", metavar="s3://BUCKET/KEY", default=None,
+                       help="keep Terraform state in S3 (encrypted, with S3 locking) instead of the local file "
+                            "beside routes.yaml; what CI plans need")
     synth.add_argument("--local-aws", metavar="URL", default=None,
                        help=f"opt-in: point every AWS endpoint at a local emulator on loopback (e.g. moto's server) "
                             f"with test credentials; also ${LOCAL_AWS_ENV}")
@@ -54,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file = getattr(args, "file", DEFAULT_FILE)
             out = getattr(args, "out", None) or os.environ.get("CDKTF_OUTDIR") or DEFAULT_OUT
             local = getattr(args, "local_aws", None) or os.environ.get(LOCAL_AWS_ENV) or None
-            return run_synth(file, out, getattr(args, "stack", DEFAULT_STACK), local)
+            return run_synth(file, out, getattr(args, "stack", DEFAULT_STACK), local, getattr(args, "state", None))
         if args.command == "diff":
             from .review import run_diff
             return run_diff(args.base, args.head, args.format)
@@ -88,9 +91,18 @@ def local_endpoint_problem(url: str) -> str:
     return ""
 
 
-def run_synth(file: str, out: str, stack: str, local_endpoint: str | None = None) -> int:
-    if local_endpoint and local_endpoint_problem(local_endpoint):
-        print(f"main.py: error: {local_endpoint_problem(local_endpoint)}", file=sys.stderr)
+def state_problem(state: str) -> str:
+    from urllib.parse import urlsplit
+    parts = urlsplit(state)
+    if parts.scheme != "s3" or not parts.netloc or not parts.path.strip("/"):
+        return f"--state {state!r}: expected s3://BUCKET/KEY, e.g. s3://my-tf-state/routes/raft-api.tfstate"
+    return ""
+
+
+def run_synth(file: str, out: str, stack: str, local_endpoint: str | None = None, state: str | None = None) -> int:
+    problem = (local_endpoint and local_endpoint_problem(local_endpoint)) or (state and state_problem(state))
+    if problem:
+        print(f"main.py: error: {problem}", file=sys.stderr)
         return 2
     model, diagnostics = compile_file(file)
     if diagnostics:
@@ -99,6 +111,6 @@ def run_synth(file: str, out: str, stack: str, local_endpoint: str | None = None
         print(f"{file}: not synthesized; {out} left as it was", file=sys.stderr)
         return 1
     from .synth import synthesize  # the expensive import: jsii and the provider bindings
-    path = synthesize(model, out, stack, local_endpoint)
+    path = synthesize(model, out, stack, local_endpoint, state)
     print(f"wrote {path}", file=sys.stderr)
     return 0

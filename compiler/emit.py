@@ -74,10 +74,17 @@ class RoutesStack(cdktf.TerraformStack):
         super().__init__(scope, id)
         provider_cls = resource_class("provider")
         provider_cls(self, "aws", **provider_arguments(plan.provider))
-        # cdktf's default local backend writes an absolute path into the JSON; a relative one keeps two
-        # checkouts byte-identical. Terraform runs in cdktf.out/stacks/<id>/, so this is the project root,
-        # outside cdktf.out, which synth replaces wholesale.
-        cdktf.LocalBackend(self, path=f"../../../terraform.{id}.tfstate")
+        if plan.provider.state:
+            bucket, _, key = plan.provider.state.removeprefix("s3://").partition("/")
+            cdktf.S3Backend(self, bucket=bucket, key=key, encrypt=True,
+                            **({"region": plan.provider.region} if plan.provider.region else {}))
+            # S3-native locking (Terraform >= 1.10); cdktf 0.21's S3Backend predates the argument.
+            self.add_override("terraform.backend.s3.use_lockfile", True)
+        else:
+            # cdktf's default local backend writes an absolute path into the JSON; a relative one keeps two
+            # checkouts byte-identical. Terraform runs in cdktf.out/stacks/<id>/, so this is the project root,
+            # outside cdktf.out, which synth replaces wholesale.
+            cdktf.LocalBackend(self, path=f"../../../terraform.{id}.tfstate")
         self.routes = CloudMapRoutes(self, "routes", plan)
 
 

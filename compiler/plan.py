@@ -88,6 +88,7 @@ class Output:
 class ProviderConfig:
     region: str | None = None
     local_endpoint: str | None = None  # opt-in: every AWS endpoint at a local server, with test credentials
+    state: str | None = None  # None: a local state file beside routes.yaml; or s3://BUCKET/KEY
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def group_integrations(model: Model) -> dict[str, Integration]:
     return by_route
 
 
-def build(model: Model, local_endpoint: str | None = None) -> ResourcePlan:
+def build(model: Model, local_endpoint: str | None = None, state: str | None = None) -> ResourcePlan:
     tags = dict(model.api.tags)
     blocks: list[Block] = []
     add = blocks.append
@@ -272,7 +273,7 @@ def build(model: Model, local_endpoint: str | None = None) -> ResourcePlan:
                                   f"Cloud Map service id of {service.key}."))
             outputs.append(Output(f"service_{service.logical_id}_arn", Ref("aws_service_discovery_service", service.logical_id, "arn"),
                                   f"Cloud Map service ARN of {service.key} (for an ECS service's service_registries)."))
-    return ResourcePlan(ProviderConfig(model.region, local_endpoint), tuple(blocks), tuple(outputs), tags)
+    return ResourcePlan(ProviderConfig(model.region, local_endpoint, state), tuple(blocks), tuple(outputs), tags)
 
 
 def _service(service: Service, namespace_id: Value, has_dns: bool, tags: dict) -> Block:

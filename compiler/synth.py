@@ -19,9 +19,13 @@ from .plan import ResourcePlan, build
 KEEP = (".terraform", ".terraform.lock.hcl")
 
 
-def synthesize(model: Model, out: str, stack: str = "routes", local_endpoint: str | None = None) -> str:
-    """Write <out>/stacks/<stack>/cdk.tf.json (and cdktf's manifest); return the JSON file's path."""
-    plan = build(model, local_endpoint)
+def synthesize(model: Model, out: str, stack: str = "routes", local_endpoint: str | None = None,
+               state: str | None = None) -> str:
+    """Write <out>/stacks/<stack>/cdk.tf.json (and cdktf's manifest); return the JSON file's path.
+
+    `state` is None (a local state file beside routes.yaml) or s3://BUCKET/KEY.
+    """
+    plan = build(model, local_endpoint, state)
     out = os.path.abspath(out)
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)

@@ -18,10 +18,10 @@ def model_of(text: str):
     return model
 
 
-def synth_text(text: str, local_endpoint: str | None = None, stack: str = "routes") -> str:
+def synth_text(text: str, local_endpoint: str | None = None, stack: str = "routes", state: str | None = None) -> str:
     """routes.yaml text -> the bytes of cdk.tf.json."""
     with tempfile.TemporaryDirectory() as out:
-        synth_plan(build(model_of(text), local_endpoint), out, stack)
+        synth_plan(build(model_of(text), local_endpoint, state), out, stack)
         return (pathlib.Path(out) / "stacks" / stack / "cdk.tf.json").read_text()
 
 

@@ -133,3 +133,9 @@ def test_plan_logical_ids_never_come_from_positions():
     names = {b.address for b in plan.blocks}
     assert "aws_apigatewayv2_route.leader" in names and "aws_apigatewayv2_route.get_root" in names
     assert all(not n.split(".")[-1][-1].isdigit() for n in names)
+
+
+def test_remote_state_is_an_encrypted_locked_s3_backend():
+    doc = synth_json(BUNDLED, state="s3://tf-state/routes/raft.tfstate")
+    assert doc["terraform"]["backend"] == {"s3": {"bucket": "tf-state", "key": "routes/raft.tfstate", "encrypt": True,
+                                                  "region": "eu-west-1", "use_lockfile": True}}

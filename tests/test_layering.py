@@ -6,7 +6,8 @@ import ast
 
 from .conftest import ROOT
 
-ORDER = ["diagnostics", "loader", "schema", "spec", "model", "validator", "plan", "bindings", "emit", "synth", "cli"]
+ORDER = ["diagnostics", "loader", "schema", "spec", "model", "validator", "plan", "bindings", "emit", "synth", "review",
+         "cli"]
 EMISSION = {"bindings", "emit", "synth"}
 HEAVY = {"cdktf", "constructs", "jsii", "cdktf_cdktf_provider_aws"}
 

@@ -5,12 +5,19 @@ semantics (which instances each route reaches), health gating, and a destroy tha
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
+
+from compiler.review import diff_models, summarize_plan
 
 from .conftest import ROOT
 from .localaws import DEFAULT_REGION, LocalAccount, LocalStack, MotoServer, reach
 from .synthesis import model_of, reverse_routes
 from .terraform import available, terraform_env
+from .test_review import CASES
 
 pytestmark = [pytest.mark.localaws,
               pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
@@ -39,7 +46,8 @@ def applied(tmp_path_factory, moto, source: str):
     text = (ROOT / source).read_text()
     region = model_of(text).region or DEFAULT_REGION
     stack = LocalStack(root, moto, terraform_env(root), region)
-    text = LocalAccount.create(moto, region, text).localise(text)
+    stack.localise = LocalAccount.create(moto, region, text).localise
+    text = stack.localise(text)
     stack.synth(text)
     stack.terraform.init()
     stack.terraform.apply()
@@ -114,6 +122,29 @@ class TestBundledExample:
             ServiceId=local.terraform.outputs()["service_raft_id"], InstanceId="task-1", Status="UNHEALTHY")
         assert reach(local)["GET /follower"] == {"task-2"}
         assert reach(local, health="ALL")["GET /follower"] == {"task-1", "task-2"}
+
+    @pytest.mark.parametrize("case", ["filter-changed", "route-added", "route-removed", "service-name",
+                                      "dns-record-type", "health-check", "namespace-name", "vpc-link-subnets",
+                                      "stage-name", "throttling-changed"])
+    def test_diff_predicts_what_terraform_plans(self, stack, case, tmp_path):
+        """`diff` reads routes.yaml; `summarize-plan` reads Terraform's plan: they must agree on every action."""
+        local, text = stack
+        change = CASES[case][0]
+        head = local.localise(change((ROOT / "routes.yaml").read_text()))
+        local.synth(head)
+        local.terraform.run("plan", "-input=false", "-out=tfplan")
+        plan_json = tmp_path / "plan.json"
+        plan_json.write_text(local.terraform.run("show", "-json", "tfplan").stdout)
+        predicted = diff_models(model_of(text), model_of(head), case)
+        planned = summarize_plan(json.loads(plan_json.read_text()), case)
+        assert {(c.address, c.action) for c in planned.resources} == {(c.address, c.action) for c in predicted.resources}
+        assert sorted(r.address for r in planned.replacements) == sorted(r.address for r in predicted.replacements)
+        cli = subprocess.run([sys.executable, str(ROOT / "main.py"), "summarize-plan", str(plan_json), "--format",
+                              "markdown"], capture_output=True, text=True, cwd=ROOT)
+        assert cli.returncode == 0, cli.stderr
+        for replaced in predicted.replacements:
+            assert f"`{replaced.address}` **REPLACE**" in cli.stdout
+        local.synth(text)
 
     def test_destroy_leaves_nothing_behind(self, stack):
         local, _ = stack
