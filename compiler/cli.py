@@ -110,7 +110,12 @@ def run_synth(file: str, out: str, stack: str, local_endpoint: str | None = None
     if model is None:
         print(f"{file}: not synthesized; {out} left as it was", file=sys.stderr)
         return 1
+    from .bindings import BindingsError
     from .synth import synthesize  # the expensive import: jsii and the provider bindings
-    path = synthesize(model, out, stack, local_endpoint, state)
+    try:
+        path = synthesize(model, out, stack, local_endpoint, state)
+    except BindingsError as exc:
+        print(f"main.py: error: {exc}; {out} left as it was", file=sys.stderr)
+        return 1
     print(f"wrote {path}", file=sys.stderr)
     return 0

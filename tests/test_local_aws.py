@@ -64,20 +64,13 @@ def assert_nothing_left(stack: LocalStack) -> None:
 
 
 @pytest.fixture(scope="class")
-def bundled(tmp_path_factory, moto):
-    return applied(tmp_path_factory, moto, "routes.yaml")
+def stack(request, tmp_path_factory, moto):
+    """The example named by the class's parameter, applied; each class gets its own and destroys it last."""
+    return applied(tmp_path_factory, moto, request.param)
 
 
-@pytest.fixture(scope="class")
-def http_static(tmp_path_factory, moto):
-    return applied(tmp_path_factory, moto, "examples/http-static.yaml")
-
-
+@pytest.mark.parametrize("stack", ["routes.yaml"], indirect=True, scope="class")
 class TestBundledExample:
-    @pytest.fixture
-    def stack(self, bundled):
-        return bundled
-
     def test_second_plan_has_no_changes(self, stack):
         assert stack[0].terraform.plan_changes() == []
 
@@ -156,11 +149,8 @@ class TestBundledExample:
         assert_nothing_left(local)
 
 
+@pytest.mark.parametrize("stack", ["examples/http-static.yaml"], indirect=True, scope="class")
 class TestHttpNamespaceWithStaticInstances:
-    @pytest.fixture
-    def stack(self, http_static):
-        return http_static
-
     def test_second_plan_has_no_changes(self, stack):
         assert stack[0].terraform.plan_changes() == []
 
@@ -191,19 +181,15 @@ class TestHttpNamespaceWithStaticInstances:
         assert_nothing_left(stack[0])
 
 
-@pytest.fixture(scope="class")
-def secure(tmp_path_factory, moto):
-    return applied(tmp_path_factory, moto, "examples/secure.yaml")
-
-
+@pytest.mark.parametrize("stack", ["examples/secure.yaml"], indirect=True, scope="class")
 class TestSecureExample:
     """Every option of the production example, applied and read back from the local API."""
 
-    def test_second_plan_has_no_changes(self, secure):
-        assert secure[0].terraform.plan_changes() == []
+    def test_second_plan_has_no_changes(self, stack):
+        assert stack[0].terraform.plan_changes() == []
 
-    def test_routes_carry_their_authorization(self, secure):
-        local, _ = secure
+    def test_routes_carry_their_authorization(self, stack):
+        local, _ = stack
         agw, api_id = local.client("apigatewayv2"), local.api_id()
         routes = {r["RouteKey"]: r for r in agw.get_routes(ApiId=api_id)["Items"]}
         # moto answers the list call (GetAuthorizers) with a 500; read each one by id instead.
@@ -215,8 +201,8 @@ class TestSecureExample:
         assert authorizers[routes["GET /leader"]["AuthorizerId"]]["AuthorizerType"] == "REQUEST"
         assert authorizers[routes["GET /"]["AuthorizerId"]]["JwtConfiguration"]["Audience"] == ["raft"]
 
-    def test_stage_throttles_by_default_and_per_route(self, secure):
-        local, _ = secure
+    def test_stage_throttles_by_default_and_per_route(self, stack):
+        local, _ = stack
         stage = local.client("apigatewayv2").get_stage(ApiId=local.api_id(), StageName="v1")
         assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 200
         assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 100
@@ -224,14 +210,14 @@ class TestSecureExample:
             == {"GET /leader": (5, 1), "POST /admin/{proxy+}": (2, 0.5)}
         assert "integrationErrorMessage" in stage["AccessLogSettings"]["Format"]
 
-    def test_integrations_verify_tls_and_strip_the_stage(self, secure):
-        local, _ = secure
+    def test_integrations_verify_tls_and_strip_the_stage(self, stack):
+        local, _ = stack
         for integration in local.client("apigatewayv2").get_integrations(ApiId=local.api_id())["Items"]:
             assert integration["TlsConfig"] == {"ServerNameToVerify": "raft.internal"}
             assert integration["RequestParameters"] == {"overwrite:path": "$request.path"}
 
-    def test_cors_and_custom_domain(self, secure):
-        local, _ = secure
+    def test_cors_and_custom_domain(self, stack):
+        local, _ = stack
         agw = local.client("apigatewayv2")
         api = agw.get_api(ApiId=local.api_id())
         assert api["CorsConfiguration"]["AllowOrigins"] == ["https://console.example.com"]
@@ -239,12 +225,12 @@ class TestSecureExample:
         mappings = agw.get_api_mappings(DomainName="api.example.com")["Items"]
         assert [(m["ApiId"], m["Stage"], m["ApiMappingKey"]) for m in mappings] == [(local.api_id(), "v1", "raft")]
 
-    def test_each_route_reaches_exactly_the_instances_its_filter_names(self, secure):
-        local, text = secure
+    def test_each_route_reaches_exactly_the_instances_its_filter_names(self, stack):
+        local, text = stack
         registered = {i.id: dict(i.attributes) for i in model_of(text).service("raft").instances}
         assert reach(local) == expected_reach(text, registered)
 
-    def test_destroy_leaves_nothing_behind(self, secure):
-        secure[0].terraform.destroy()
-        assert_nothing_left(secure[0])
-        assert secure[0].client("apigatewayv2").get_domain_names()["Items"] == []
+    def test_destroy_leaves_nothing_behind(self, stack):
+        stack[0].terraform.destroy()
+        assert_nothing_left(stack[0])
+        assert stack[0].client("apigatewayv2").get_domain_names()["Items"] == []
