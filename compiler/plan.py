@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from .model import Authorizer, Model, Route, Service, slug
+from .model import Authorizer, Model, Route, Service
 
 LOG_FORMAT = {  # what an operator needs when a filter matched nothing: integration status and error message
     "requestId": "$context.requestId",

@@ -248,7 +248,7 @@ def _changed_paths(old: Any, new: Any, path: str = "") -> set[str]:
         # Blocks: compare element by element; an added or removed element changes every argument it has
         # (so a new DNS record's `type`, which forces replacement, is seen as changed).
         out = set()
-        for a, b in zip(old, new):
+        for a, b in zip(old, new):  # noqa: B905 (lengths differ on purpose: the rest is handled below)
             out |= _changed_paths(a, b, path)
         for extra in old[len(new):] + new[len(old):]:
             out |= {p for p, _ in _leaves(extra, path)}

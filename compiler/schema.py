@@ -7,7 +7,7 @@ Semantic rules that span several fields live in `validator.py`, where each can p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Union
 
 # Cloud Map and API Gateway formats, each from the service model or the provider source (see AWS-FACTS).

@@ -80,10 +80,12 @@ def _check(t: Type, value: Any, path: Path, source: SourceMap, problems: list[Di
         if t.unique:
             seen: set = set()
             for i, item in enumerate(value):
-                if isinstance(item, (str, int)) and item in seen:
+                if not isinstance(item, (str, int)):
+                    continue
+                if item in seen:
                     pos = source.value(path + (i,))
                     problems.append(Diagnostic(pos.line, pos.col, "E206", f"{item!r} is listed twice in {where}"))
-                seen.add(item) if isinstance(item, (str, int)) else None
+                seen.add(item)
         return [None if item is INVALID else item for item in items]
     if isinstance(t, Map):
         if not isinstance(value, dict):

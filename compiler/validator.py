@@ -437,7 +437,7 @@ def check_authorization(ctx: Context) -> None:
 
 
 def check_route_options(ctx: Context) -> None:
-    for path, route in ctx.routes():
+    for path, _ in ctx.routes():
         if ctx.stage == "$default" and path + ("forward_stage_in_path",) in ctx.source.keys:
             ctx.report(path + ("forward_stage_in_path",), "E312",
                        "forward_stage_in_path has no effect: the $default stage adds no path prefix",

@@ -45,9 +45,9 @@ class MotoServer:
             try:
                 urllib.request.urlopen(f"{self.url}/moto-api/", timeout=2).read()
                 return
-            except OSError:
+            except OSError as exc:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto's server did not start; see {log}")
+                    raise RuntimeError(f"moto's server did not start; see {log}") from exc
                 time.sleep(0.2)
 
     def client(self, service: str, region: str):
