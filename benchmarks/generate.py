@@ -1,7 +1,7 @@
 """routes.yaml files of any size for the benchmarks: the bundled scenario, scaled.
 
-Routes spread over a few services, one in three with an attribute filter, so integrations are both shared and
-distinct as in real files.
+Routes spread over a few services, one in three with an attribute filter, as in real files (each route has its
+own integration).
 """
 
 from __future__ import annotations

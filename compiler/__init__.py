@@ -4,7 +4,8 @@ The pipeline, each stage callable alone (tests and debugging can stop after any 
 
     loader.read_file   YAML text   -> plain data + source positions      (compiler.loader)
     spec.check         plain data  -> shape-checked spec with defaults   (compiler.spec, compiler.schema)
-    validator.validate spec        -> validated model (frozen)           (compiler.validator, compiler.model)
+    validator.validate spec        -> validated model (frozen)           (compiler.validator: compiler.rules,
+                                                                          compiler.routekeys, compiler.model)
     plan.build         model       -> resource plan with stable ids      (compiler.plan)
     emit / synth       plan        -> CDKTF constructs -> Terraform JSON (compiler.emit, compiler.synth)
 

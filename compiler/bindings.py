@@ -9,7 +9,6 @@ we need by name. If the bindings' layout ever changes, this fails with BindingsE
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import sys
 import types
@@ -28,6 +27,8 @@ def _package() -> types.ModuleType:
     loaded = sys.modules.get(PACKAGE)
     if loaded is not None:
         return loaded  # the real package (someone imported it whole) or our light one
+    import importlib.util  # here: the CLI imports this module for BindingsError on every synth, either engine
+
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise BindingsError(f"{PACKAGE} is not installed; run `make synth` to create the environment")

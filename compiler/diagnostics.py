@@ -1,15 +1,17 @@
 """Diagnostics: the one shape every problem takes, from the YAML reader to the validator.
 
 Every stage returns its diagnostics as values; nothing raises for bad input. A diagnostic has a stable
-code (documented in CODES, tested), a location in the source file, a message and an optional hint.
-Rendering follows the compiler convention editors understand: ``file:line:col: severity CODE: message``.
+code (documented in CODES, tested), a location in the source file, a message and an optional hint, and, when
+the problem is about a value of the document, its `loc`: the path from the root, `routes[3].filter.leader`
+(pydantic/cattrs style; `loc_text`). Rendering follows the compiler convention editors understand:
+``file:line:col: severity CODE: message``; `--format json` adds the loc.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Iterable
+from typing import Iterable, Union
 
 ERROR = "error"
 WARNING = "warning"
@@ -24,6 +26,8 @@ CODES: dict[str, str] = {
     "E104": "YAML tags are not allowed",
     "E105": "mapping keys must be plain strings",
     "E106": "nesting is too deep",
+    "E107": "character not allowed in a key, a value or the file (control character, line separator, lone "
+            "surrogate, noncharacter)",
     "E200": "unknown key",
     "E201": "wrong type",
     "E202": "missing required key",
@@ -45,6 +49,7 @@ CODES: dict[str, str] = {
     "E311": "logical id collision",
     "E312": "unsupported route option for this route",
     "E313": "admin route without authorization",
+    "E314": "text that CDKTF would turn into a reference (its token marker)",
     "W400": "YAML boolean or number used as a Cloud Map attribute value",
     "W401": "filter matches none of the service's static instances",
     "W402": "service has no health check",
@@ -52,6 +57,14 @@ CODES: dict[str, str] = {
     "W404": "route without authorization",
     "W405": "filter key is an ECS system attribute",
 }
+
+
+def loc_text(path: tuple[Union[str, int], ...]) -> str:
+    """A path from the document's root as a reader finds it in the file: routes[2].filter.leader ("" for the root)."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 @dataclass(frozen=True, order=True)
@@ -62,6 +75,7 @@ class Diagnostic:
     message: str
     hint: str = ""
     file: str = ""
+    loc: str = ""  # loc_text of the value's path; "" when the problem is not about one value (reading, YAML)
 
     @property
     def severity(self) -> str:

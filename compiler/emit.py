@@ -7,17 +7,16 @@ rather than a hashed construct path.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from .bindings import resource_class, struct_class  # first: it quiets jsii's banner before jsii starts
 
 import cdktf  # noqa: E402
 from constructs import Construct  # noqa: E402
+from . import catalogue, names
 from .model import Model
-from .plan import Block, Concat, ProviderConfig, Ref, ResourcePlan, build
-
-# Every service endpoint these resources use, for the opt-in local mode (moto's server on 127.0.0.1).
-LOCAL_ENDPOINT_SERVICES = ("apigatewayv2", "cloudwatchlogs", "ec2", "iam", "lambda", "servicediscovery", "sts")
+from .plan import Block, Concat, Ref, ResourcePlan, build, terraform_value, tf_literal
 
 
 class CloudMapRoutes(Construct):
@@ -26,77 +25,67 @@ class CloudMapRoutes(Construct):
     def __init__(self, scope: Construct, id: str, model: Model | ResourcePlan) -> None:
         super().__init__(scope, id)
         self.plan = model if isinstance(model, ResourcePlan) else build(model)
-        self.blocks: dict[tuple[str, str], cdktf.TerraformElement] = {}
+        self.blocks: dict[str, cdktf.TerraformElement] = {}  # by Terraform address
         for block in self.plan.blocks:
-            self.blocks[(block.type, block.name)] = self._emit(block)
+            self.blocks[block.address] = self._emit(block)
         for output in self.plan.outputs:
             out = cdktf.TerraformOutput(self, output.name, value=self._value(output.value),
                                         description=output.description)
             out.override_logical_id(output.name)
 
-    def element(self, type_: str, name: str) -> cdktf.TerraformElement:
-        return self.blocks[(type_, name)]
+    def element(self, type_: str, name: str, mode: str = names.MANAGED) -> cdktf.TerraformElement:
+        return self.blocks[names.address(type_, name, mode)]
 
     def _emit(self, block: Block) -> cdktf.TerraformElement:
-        cls = resource_class(block.type)
-        kwargs = {key: self._arg(cls, (key,), value) for key, value in block.args.items()}
+        cls = resource_class(block.bindings_type)
+        maps = catalogue.of(block.type, block.mode).map_arguments
+        kwargs = {key: self._arg(cls, (key,), value, maps) for key, value in block.args.items()}
         if block.depends_on:
-            kwargs["depends_on"] = [self.blocks[d] for d in block.depends_on]
-        element = cls(self, f"{block.type}.{block.name}", **kwargs)
+            kwargs["depends_on"] = [self.blocks[names.address(*d)] for d in block.depends_on]
+        if block.lifecycle:
+            kwargs["lifecycle"] = cdktf.TerraformResourceLifecycle(**dict(block.lifecycle))
+        element = cls(self, block.construct_id, **kwargs)
         element.override_logical_id(block.name)
         return element
 
-    def _arg(self, cls: type, path: tuple[str, ...], value: Any) -> Any:
-        """Plan values to constructor arguments: references to tokens, nested blocks to struct classes."""
-        if isinstance(value, dict) and path[-1] not in ("tags", "attributes", "request_parameters"):
+    def _arg(self, cls: type, path: tuple[str, ...], value: Any, maps: tuple[str, ...]) -> Any:
+        """Plan values to constructor arguments: references to tokens, nested blocks to struct classes
+        (a map argument of the catalogue, such as `tags`, stays a dict)."""
+        if isinstance(value, dict) and not (len(path) == 1 and path[0] in maps):
             struct = struct_class(cls, path)
-            converted = {k: self._arg(cls, path + (k,), v) for k, v in value.items()}
+            converted = {k: self._arg(cls, path + (k,), v, maps) for k, v in value.items()}
             return struct(**converted) if struct else converted
         if isinstance(value, list):
-            return [self._arg(cls, path, v) for v in value]
+            return [self._arg(cls, path, v, maps) for v in value]
         return self._value(value)
 
     def _value(self, value: Any) -> Any:
+        """Literal text escaped for Terraform (plan.tf_literal, as the direct engine does); refs as tokens."""
+        if isinstance(value, str):
+            return tf_literal(value)
         if isinstance(value, Ref):
-            element = self.blocks[(value.type, value.name)]
+            element = self.blocks[value.address]
             return getattr(element, value.attr)
         if isinstance(value, Concat):
             return "".join(str(self._value(p)) for p in value.parts)
         if isinstance(value, dict):
-            return {k: self._value(v) for k, v in value.items()}
+            return {tf_literal(k): self._value(v) for k, v in value.items()}
         return value
 
 
 class RoutesStack(cdktf.TerraformStack):
-    """The stack `python main.py` synthesizes: provider, a relative local backend and CloudMapRoutes."""
+    """The stack `python main.py` synthesizes: the plan's provider and backend records, and CloudMapRoutes."""
+
+    BACKENDS = {"local": cdktf.LocalBackend, "s3": cdktf.S3Backend}
 
     def __init__(self, scope: Construct, id: str, plan: ResourcePlan) -> None:
         super().__init__(scope, id)
-        provider_cls = resource_class("provider")
-        provider_cls(self, "aws", **provider_arguments(plan.provider))
-        if plan.provider.state:
-            bucket, _, key = plan.provider.state.removeprefix("s3://").partition("/")
-            cdktf.S3Backend(self, bucket=bucket, key=key, encrypt=True,
-                            **({"region": plan.provider.region} if plan.provider.region else {}))
-            # S3-native locking (Terraform >= 1.10); cdktf 0.21's S3Backend predates the argument.
-            self.add_override("terraform.backend.s3.use_lockfile", True)
-        else:
-            # cdktf's default local backend writes an absolute path into the JSON; a relative one keeps two
-            # checkouts byte-identical. Terraform runs in cdktf.out/stacks/<id>/, so this is the project root,
-            # outside cdktf.out, which synth replaces wholesale.
-            cdktf.LocalBackend(self, path=f"../../../terraform.{id}.tfstate")
+        resource_class("provider")(self, "aws", **terraform_value(plan.aws_provider.args))
+        backend_cls = self.BACKENDS[plan.backend.type]
+        config = terraform_value(plan.backend.config)
+        accepted = inspect.signature(backend_cls.__init__).parameters
+        backend_cls(self, **{k: v for k, v in config.items() if k in accepted})
+        for key, value in config.items():
+            if key not in accepted:  # an argument the backend class predates (cdktf 0.21's S3Backend: use_lockfile)
+                self.add_override(f"terraform.backend.{plan.backend.type}.{key}", value)
         self.routes = CloudMapRoutes(self, "routes", plan)
-
-
-def provider_arguments(config: ProviderConfig) -> dict[str, Any]:
-    args: dict[str, Any] = {}
-    if config.region:
-        args["region"] = config.region
-    if config.local_endpoint:
-        # Opt-in only (see README): never on by default, never pointing anywhere but the given URL.
-        args.update(
-            access_key="test", secret_key="test", region=config.region or "us-east-1",
-            skip_credentials_validation=True, skip_metadata_api_check="true", skip_requesting_account_id=True,
-            endpoints=[{s: config.local_endpoint for s in LOCAL_ENDPOINT_SERVICES}],
-        )
-    return args

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import quote
 
+from . import names
+from .routekeys import RouteKey
+
 ECS_ATTRIBUTES = frozenset({"AVAILABILITY_ZONE", "REGION", "ECS_SERVICE_NAME", "ECS_CLUSTER_NAME", "EC2_INSTANCE_ID",
                             "ECS_TASK_DEFINITION_FAMILY", "ECS_TASK_SET_EXTERNAL_ID"})
 
@@ -39,16 +42,6 @@ class AttributeFilter:
 
 
 @dataclass(frozen=True)
-class RouteKey:
-    method: str  # "" for $default
-    path: str  # "" for $default
-
-    @property
-    def text(self) -> str:
-        return f"{self.method} {self.path}" if self.method else "$default"
-
-
-@dataclass(frozen=True)
 class Throttling:
     burst_limit: int
     rate_limit: float
@@ -74,16 +67,11 @@ class Instance:
     port: int
     attributes: tuple[tuple[str, str], ...]  # custom attributes, sorted
 
-    @property
-    def logical_id(self) -> str:
-        return slug(self.id)
-
 
 @dataclass(frozen=True)
 class Service:
     key: str  # the key under `services`, what routes refer to
     name: str  # the Cloud Map name
-    logical_id: str
     description: Optional[str] = None
     existing_arn: Optional[str] = None
     existing_id: Optional[str] = None
@@ -98,6 +86,10 @@ class Service:
     @property
     def created(self) -> bool:
         return not (self.existing_arn or self.existing_id)
+
+    @property
+    def logical_id(self) -> str:
+        return names.service(self.key)
 
 
 @dataclass(frozen=True)
@@ -116,7 +108,6 @@ class Namespace:
 @dataclass(frozen=True)
 class Authorizer:
     key: str
-    logical_id: str
     type: str  # jwt | lambda
     identity_source: str
     issuer: Optional[str] = None
@@ -124,6 +115,10 @@ class Authorizer:
     function_arn: Optional[str] = None
     result_ttl_seconds: int = 300
     simple_responses: bool = True
+
+    @property
+    def logical_id(self) -> str:
+        return names.authorizer(self.key)
 
 
 @dataclass(frozen=True)
@@ -134,13 +129,37 @@ class IntegrationOptions:
 
 
 @dataclass(frozen=True)
+class Authorization:
+    """How a route is authorized, resolved once: no authorization, IAM (SigV4), or a named authorizer."""
+
+    kind: str  # none | iam | jwt | lambda
+    authorizer: Optional[str] = None  # the key under `authorizers` (jwt and lambda only)
+
+    @property
+    def required(self) -> bool:
+        return self.kind != "none"
+
+    @property
+    def api_type(self) -> str:
+        """API Gateway's AuthorizationType."""
+        return {"none": "NONE", "iam": "AWS_IAM", "jwt": "JWT", "lambda": "CUSTOM"}[self.kind]
+
+    def __str__(self) -> str:
+        return self.authorizer or self.kind
+
+
+NO_AUTHORIZATION = Authorization("none")
+RESERVED_AUTHORIZATIONS = ("none", "iam")  # words routes.yaml uses for the two kinds without an authorizer
+
+
+@dataclass(frozen=True)
 class Route:
     id: str
     key: RouteKey
     service: str
     filter: AttributeFilter
     options: IntegrationOptions
-    authorization: str  # none | iam | an authorizer key
+    authorization: Authorization
     scopes: tuple[str, ...] = ()
     public: bool = False
     throttling: Optional[Throttling] = None
@@ -151,6 +170,11 @@ class AccessLogs:
     enabled: bool = True
     retention_days: int = 365
     kms_key_arn: Optional[str] = None
+    group_name: str = ""
+
+
+def default_log_group(api_name: str) -> str:
+    return f"/aws/apigateway/{api_name}/access"
 
 
 @dataclass(frozen=True)
@@ -203,11 +227,3 @@ class Model:
     def service(self, key: str) -> Service:
         return next(s for s in self.services if s.key == key)
 
-
-def slug(text: str) -> str:
-    """A Terraform-friendly identifier: lower case, [a-z0-9_], never empty, never starting with a digit."""
-    out = "".join(c if c.isascii() and c.isalnum() else "_" for c in text.lower())
-    out = "_".join(part for part in out.split("_") if part)
-    if not out or out[0].isdigit():
-        out = "n_" + out
-    return out

@@ -1,67 +1,36 @@
 """Stage 8 (review): route-level summaries of a change, for pull requests. Plain Python; never imports jsii.
 
 `diff` compares two routes.yaml versions through their resource plans and predicts what Terraform will do from
-the provider's replacement rules (REPLACED_BY); `summarize-plan` reads what Terraform says it will do
+the provider's replacement rules (compiler.catalogue); `summarize-plan` reads what Terraform says it will do
 (`terraform show -json`). Both produce a Summary, rendered as Markdown (a PR comment) or text (a terminal).
+The functions here return data; the CLI (compiler.cli) prints it and decides exit codes.
+
+Everything a summary prints may come from the pull request's author (routes.yaml) or from a plan file, so the
+renderer escapes every value it prints in one place (`_markdown` / `visible`, the templates' `finalize`).
+Inputs are read as `check` reads them: regular files only, at most loader.MAX_BYTES, strict UTF-8.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
+import string
 import subprocess
-import sys
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 from urllib.parse import parse_qsl
 
-from . import compile_text
-from .diagnostics import has_errors, render_text
+from . import catalogue, compile_file, compile_text, names
+from .catalogue import is_managed
+from .diagnostics import Diagnostic, at_file
+from .loader import MAX_BYTES, decode
 from .model import Model, Route
-from .plan import ResourcePlan, build, group_integrations, resolved
+from .plan import Block, Concat, Ref, ResourcePlan, build, resolved
 
-# Arguments whose change makes Terraform replace the resource (ForceNew in hashicorp/aws 5.x; AWS-FACTS section 4).
-REPLACED_BY: dict[str, tuple[str, ...]] = {
-    "aws_apigatewayv2_api": ("protocol_type",),
-    "aws_apigatewayv2_stage": ("api_id", "name"),
-    "aws_apigatewayv2_route": ("api_id",),
-    "aws_apigatewayv2_integration": ("api_id", "integration_type", "integration_subtype"),
-    "aws_apigatewayv2_vpc_link": ("subnet_ids", "security_group_ids"),
-    "aws_apigatewayv2_authorizer": ("api_id",),
-    "aws_apigatewayv2_domain_name": ("domain_name",),
-    "aws_apigatewayv2_api_mapping": ("api_id", "domain_name"),
-    "aws_service_discovery_http_namespace": ("name", "description"),
-    "aws_service_discovery_private_dns_namespace": ("name", "vpc", "description"),
-    "aws_service_discovery_public_dns_namespace": ("name", "description"),
-    "aws_service_discovery_service": ("name", "namespace_id", "type", "dns_config.namespace_id",
-                                      "dns_config.routing_policy", "dns_config.dns_records.type",
-                                      "health_check_config.type", "health_check_custom_config"),
-    "aws_service_discovery_instance": ("instance_id", "service_id"),
-    "aws_cloudwatch_log_group": ("name", "kms_key_id"),
-    "aws_lambda_permission": ("statement_id", "action", "function_name", "principal", "source_arn"),
-}
-
-_NAMESPACE = "new namespace: every Cloud Map service in it is replaced too, with all that follows from that"
-CONSEQUENCES: dict[str, str] = {
-    "aws_service_discovery_service": "new Cloud Map service ID and ARN: every integration targeting it is rewritten, "
-    "instances registered in the old service are gone, and ECS services registered to it must be recreated "
-    "(ECS sets service discovery only when a service is created)",
-    "aws_service_discovery_http_namespace": _NAMESPACE,
-    "aws_service_discovery_private_dns_namespace": _NAMESPACE,
-    "aws_service_discovery_public_dns_namespace": _NAMESPACE,
-    "aws_apigatewayv2_vpc_link": "VPC link rebuilt: minutes in PENDING while API Gateway creates network "
-    "interfaces; private integrations fail until the new link is AVAILABLE",
-    "aws_apigatewayv2_stage": "stage recreated: its invoke URL changes and clients of the old stage path break",
-    "aws_apigatewayv2_api": "new HTTP API: new id and endpoint URL",
-    "aws_cloudwatch_log_group": "log group recreated: the old group and the access logs in it are deleted",
-    "aws_service_discovery_instance": "instance deregistered and registered again: a brief gap in its traffic",
-    "aws_apigatewayv2_domain_name": "custom domain recreated: DNS must point at its new regional domain name",
-    "aws_apigatewayv2_integration": "integration recreated",
-}
-DELETE_CONSEQUENCES = {
-    "aws_cloudwatch_log_group": "the log group and the access logs in it are deleted",
-    "aws_service_discovery_service": "the Cloud Map service is deleted: ECS services registered to it lose discovery",
-}
+PLAN_MAX_BYTES = 32 * 1024 * 1024  # a plan of 300 routes is a few MB; more is not one routes stack
+PLAN_MAX_DEPTH = 64  # nesting of a value in before/after; provider schemas nest a handful of levels
 
 
 @dataclass
@@ -91,6 +60,7 @@ class Summary:
     title: str
     routes: list[RouteChange]
     resources: list[ResourceChange]
+    unmanaged: list[ResourceChange] = field(default_factory=list)  # in the plan, not of a type this tool emits
 
     @property
     def replacements(self) -> list[ResourceChange]:
@@ -103,17 +73,91 @@ class Summary:
 
 # --- diff: two routes.yaml versions ---------------------------------------------------------------------
 
-def read_version(spec: str) -> tuple[str | None, str]:
-    """A file path, or a git revision of one (`origin/main:routes.yaml`). Returns (text or None, error)."""
-    if os.path.exists(spec):
-        with open(spec, encoding="utf-8", errors="replace") as handle:
-            return handle.read(), ""
-    if ":" in spec:
-        result = subprocess.run(["git", "show", spec], capture_output=True, text=True)
-        if result.returncode == 0:
-            return result.stdout, ""
-        return None, f"{spec}: not a file, and git cannot show it: {result.stderr.strip()}"
-    return None, f"{spec}: no such file"
+class UsageError(Exception):
+    """A command-line argument this command refuses (exit 2)."""
+
+
+def compile_version(spec: str) -> tuple[Model | None, list[Diagnostic]]:
+    """Compile a file path, or a git revision of one (`origin/main:routes.yaml`), as `check` would.
+
+    A path that exists is a file, read by `check`'s own reader (compile_file: the same size limit, UTF-8 rule and
+    diagnostics) once it is known to be a regular file or a directory, never a FIFO or a device that could block.
+    Otherwise a spec with a `:` is a git REV:PATH, held to the same limit. Raises UsageError for a revision that
+    git would take for an option.
+    """
+    if ":" in spec and not os.path.lexists(spec):
+        if spec.startswith("-"):
+            raise UsageError(f"{spec!r}: a git revision cannot start with '-'")
+        raw, why = _git_blob(spec, MAX_BYTES)
+        if raw is None:
+            return None, _unreadable(why, spec)
+        if len(raw) > MAX_BYTES:
+            return None, at_file([Diagnostic(0, 0, "E100", f"the blob is larger than the limit of {MAX_BYTES:,} "
+                                             "bytes (1 MiB)", "split the API into several files")], spec)
+        text, problems = decode(raw)
+        return (None, at_file(problems, spec)) if text is None else compile_text(text, spec)
+    try:
+        mode = os.stat(spec).st_mode
+    except OSError:
+        mode = None  # missing, or a path through a file: compile_file reports it as `check` does
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        return None, _unreadable("not a regular file", spec)
+    return compile_file(spec)
+
+
+def _unreadable(why: str, path: str) -> list[Diagnostic]:
+    return at_file([Diagnostic(0, 0, "E100", f"cannot read the file: {why}", "check the path")], path)
+
+
+def read_capped(path: str, limit: int) -> tuple[bytes | None, str]:
+    """At most limit + 1 bytes of a regular file, or (None, why not). Never blocks on a FIFO or a device."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            return None, "Is a directory"
+        if not stat.S_ISREG(mode):
+            return None, "not a regular file"
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks), ""
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    finally:
+        os.close(fd)
+
+
+def _git_blob(spec: str, limit: int) -> tuple[bytes | None, str]:
+    """The blob at REV:PATH, at most limit + 1 bytes. `--end-of-options`: nothing in spec is read as an option.
+
+    `git cat-file blob` rather than `git show`: it refuses trees and commits, applies no textconv filter, and
+    its output is read only up to the limit (then git is stopped), so a huge blob costs nothing.
+    """
+    try:
+        proc = subprocess.Popen(["git", "cat-file", "blob", "--end-of-options", spec], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:
+        return None, f"no such file, and git cannot run: {exc.strerror or exc}"
+    assert proc.stdout is not None and proc.stderr is not None
+    with proc:
+        raw = proc.stdout.read(limit + 1)
+        if len(raw) > limit:
+            proc.kill()
+            proc.wait()
+            return raw, ""
+        error = proc.stderr.read(4096).decode("utf-8", "replace")
+        if proc.wait() != 0:
+            reason = (error.strip().splitlines() or ["git failed"])[-1].removeprefix("fatal: ")
+            return None, f"no such file, and git cannot read it as REV:PATH: {visible(reason)}"
+    return raw, ""
 
 
 def diff_models(base: Model, head: Model, title: str) -> Summary:
@@ -121,17 +165,15 @@ def diff_models(base: Model, head: Model, title: str) -> Summary:
     resources = diff_plans(before, after)
     by_address = {c.address: c for c in resources}
     base_routes, head_routes = {r.id: r for r in base.routes}, {r.id: r for r in head.routes}
-    base_groups, head_groups = group_integrations(base), group_integrations(head)
     routes = []
     for route_id in sorted(base_routes.keys() | head_routes.keys()):
         old, new = base_routes.get(route_id), head_routes.get(route_id)
-        touched = [f"aws_apigatewayv2_route.{route_id}"]
-        if old:
-            touched.append(f"aws_apigatewayv2_integration.{base_groups[route_id].name}")
-        if new:
-            touched.append(f"aws_apigatewayv2_integration.{head_groups[route_id].name}")
+        # Each route has its own integration, at the route's name (plan.py, names.integration).
+        touched = [names.address("aws_apigatewayv2_route", route_id),
+                   names.address("aws_apigatewayv2_integration", names.integration(route_id))]
         service = (new or old).service
-        service_block = f"aws_service_discovery_service.{(head if new else base).service(service).logical_id}"
+        service_block = names.address("aws_service_discovery_service",
+                                      (head if new else base).service(service).logical_id)
         touched.append(service_block)
         if old is None:
             change = RouteChange(new.key.text, route_id, "added", [f"reaches {_reach(new)}"], True)
@@ -140,7 +182,7 @@ def diff_models(base: Model, head: Model, title: str) -> Summary:
         else:
             details = _route_details(old, new)
             if old.throttling != new.throttling:
-                touched.append("aws_apigatewayv2_stage.stage")
+                touched.append(names.address("aws_apigatewayv2_stage", names.STAGE))
             replaced_service = by_address.get(service_block, ResourceChange("", "")).action == "replace"
             if replaced_service:
                 details.append(f"service {service!r} is replaced: new Cloud Map service ARN")
@@ -170,7 +212,7 @@ def _route_details(old: Route, new: Route) -> list[str]:
 
 def _auth(route: Route) -> str:
     scopes = f" scopes {', '.join(route.scopes)}" if route.scopes else ""
-    return route.authorization + scopes + (" (public)" if route.public else "")
+    return str(route.authorization) + scopes + (" (public)" if route.public else "")
 
 
 def _throttle(route: Route) -> str:
@@ -183,44 +225,59 @@ def _ms(value: int | None) -> str:
 
 
 def diff_plans(before: ResourcePlan, after: ResourcePlan) -> list[ResourceChange]:
-    old = {b.address: resolved(b.args) for b in before.blocks if not b.type.startswith("data_")}
-    new = {b.address: resolved(b.args) for b in after.blocks if not b.type.startswith("data_")}
+    old = {b.address: (b, resolved(b.args)) for b in before.blocks if b.mode == names.MANAGED}
+    new = {b.address: (b, resolved(b.args)) for b in after.blocks if b.mode == names.MANAGED}
     changes: dict[str, ResourceChange] = {}
     for address in sorted(old.keys() | new.keys()):
-        kind = address.split(".")[0]
+        kind = catalogue.of((new.get(address) or old[address])[0].type)
         if address not in old:
             changes[address] = ResourceChange(address, "create")
         elif address not in new:
-            changes[address] = ResourceChange(address, "delete", consequence=DELETE_CONSEQUENCES.get(kind, ""))
+            changes[address] = ResourceChange(address, "delete", consequence=kind.on_delete)
         else:
-            changed = tuple(sorted(_changed_paths(old[address], new[address])))
+            changed = tuple(sorted(_changed_paths(old[address][1], new[address][1])))
             if changed:
-                forcing = tuple(p for p in changed if _forces_replacement(kind, p))
-                changes[address] = (ResourceChange(address, "replace", forcing, CONSEQUENCES.get(kind, ""))
+                forcing = tuple(p for p in changed if kind.forces_replacement(p))
+                changes[address] = (ResourceChange(address, "replace", forcing, kind.on_replace)
                                     if forcing else ResourceChange(address, "update", changed))
-    _cascade(changes, new)
+    _cascade(changes, [block for block, _ in new.values()])
     return sorted(changes.values(), key=lambda c: c.address)
 
 
-def _cascade(changes: dict[str, ResourceChange], args: dict[str, Any]) -> None:
-    """A replaced resource gets new ids: whatever refers to it updates, or is replaced if that argument forces it."""
+def _cascade(changes: dict[str, ResourceChange], blocks: list[Block]) -> None:
+    """A replaced resource gets new ids: whatever refers to it updates, or is replaced if that argument forces it.
+
+    References are the plan's `Ref` objects (alone or in a `Concat`); literal text is never one, whatever it says.
+    """
+    refs_of = {block.address: _references(block.args) for block in blocks}
     pending = [c.address for c in changes.values() if c.action == "replace"]
     while pending:
         replaced = pending.pop()
-        needle = "${" + replaced + "."
-        for address, values in args.items():
-            refs = tuple(p for p, v in _leaves(values) if isinstance(v, str) and needle in v)
+        for block in blocks:
+            address = block.address
+            paths = tuple(path for path, targets in refs_of[address] if replaced in targets)
             current = changes.get(address)
-            if not refs or (current and current.action in ("replace", "create")):
+            if not paths or (current and current.action in ("replace", "create")):
                 continue
-            kind = address.split(".")[0]
-            forcing = tuple(p for p in refs if _forces_replacement(kind, p))
+            kind = catalogue.of(block.type)
+            forcing = tuple(p for p in paths if kind.forces_replacement(p))
             if forcing:
-                changes[address] = ResourceChange(address, "replace", forcing, CONSEQUENCES.get(kind, ""))
+                changes[address] = ResourceChange(address, "replace", forcing, kind.on_replace)
                 pending.append(address)
             else:
-                attributes = tuple(sorted(set(current.attributes if current else ()) | set(refs)))
+                attributes = tuple(sorted(set(current.attributes if current else ()) | set(paths)))
                 changes[address] = ResourceChange(address, "update", attributes)
+
+
+def _references(args: dict[str, Any]) -> list[tuple[str, frozenset[str]]]:
+    """(argument path, addresses it refers to) for every value in a block's arguments that holds a reference."""
+    found = []
+    for path, value in _leaves(args):
+        parts = value.parts if isinstance(value, Concat) else (value,)
+        targets = frozenset(p.address for p in parts if isinstance(p, Ref))
+        if targets:
+            found.append((path, targets))
+    return found
 
 
 def _leaves(value: Any, path: str = "") -> Iterable[tuple[str, Any]]:
@@ -256,77 +313,183 @@ def _changed_paths(old: Any, new: Any, path: str = "") -> set[str]:
     return set() if old == new else {path}
 
 
-def _forces_replacement(kind: str, path: str) -> bool:
-    return any(path == p or path.startswith(p + ".") for p in REPLACED_BY.get(kind, ()))
-
-
 # --- summarize-plan: what Terraform says it will do ------------------------------------------------------
 
-def summarize_plan(plan: dict, title: str) -> Summary:
-    resources, routes = [], []
-    integrations: dict[str, tuple[dict, dict]] = {}
-    for change in plan.get("resource_changes", []):
-        actions = change["change"]["actions"]
-        if actions == ["no-op"] or actions == ["read"] or change.get("mode") == "data":
+class PlanError(ValueError):
+    """The JSON is not what `terraform show -json` writes: what is wrong, and where (a JSON path)."""
+
+    def __init__(self, what: str, path: str) -> None:
+        super().__init__(f"{what} at {path}")
+        self.what, self.path = what, path
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """One element of a plan's resource_changes, checked: every field has the type the code below relies on."""
+
+    address: str
+    mode: str
+    type: str
+    name: str
+    actions: tuple[str, ...]
+    before: dict
+    after: dict
+    unknown: dict
+    replace_paths: tuple[tuple[str | int, ...], ...]
+    path: str  # where it is in the file, for later errors
+
+    @property
+    def action(self) -> str:
+        return _ACTIONS.get(self.actions, "/".join(self.actions))
+
+
+_ACTIONS = {("create",): "create", ("delete",): "delete", ("update",): "update", ("no-op",): "no-op",
+            ("read",): "read", ("forget",): "forget", ("delete", "create"): "replace", ("create", "delete"): "replace"}
+_JSON_NAMES = {dict: "an object", list: "an array", str: "a string", int: "a number", type(None): "null"}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float):
+        return "a number"
+    return _JSON_NAMES.get(type(value), type(value).__name__)
+
+
+def _typed(value: Any, types: tuple[type, ...], path: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, types):  # JSON true/false are never what we read
+        raise PlanError(f"expected {' or '.join(_JSON_NAMES[t] for t in types)}, found {_kind(value)}", path)
+    return value
+
+
+def _field(obj: dict, key: str, types: tuple[type, ...], path: str, required: bool = False) -> Any:
+    if key not in obj:
+        if required:
+            raise PlanError(f"missing {key!r}", path)
+        return None
+    return _typed(obj[key], types, f"{path}.{key}")
+
+
+def _depth_checked(value: Any, path: str) -> Any:
+    """Refuse absurd nesting before anything compares the value (comparisons recurse)."""
+    stack = [(value, 0, path)]
+    while stack:
+        current, depth, where = stack.pop()
+        if depth > PLAN_MAX_DEPTH:
+            raise PlanError(f"nesting deeper than {PLAN_MAX_DEPTH} levels", where)
+        if isinstance(current, dict):
+            stack.extend((v, depth + 1, f"{where}.{k}") for k, v in current.items() if isinstance(v, (dict, list)))
+        elif isinstance(current, list):
+            stack.extend((v, depth + 1, f"{where}[{i}]") for i, v in enumerate(current) if isinstance(v, (dict, list)))
+    return value
+
+
+def parse_plan(plan: Any) -> list[PlannedChange]:
+    """The resource changes of `terraform show -json` output, checked; raises PlanError naming what and where."""
+    _typed(plan, (dict,), "$")
+    version = _field(plan, "format_version", (str,), "$", required=True)
+    if version.split(".")[0] != "1":
+        raise PlanError(f"format_version {visible(version)!r} is not 1.x", "$.format_version")
+    changes = []
+    for i, item in enumerate(_field(plan, "resource_changes", (list, type(None)), "$") or []):
+        at = f"$.resource_changes[{i}]"
+        _typed(item, (dict,), at)
+        change = _field(item, "change", (dict,), at, required=True)
+        actions = _field(change, "actions", (list,), f"{at}.change", required=True)
+        if not actions:
+            raise PlanError("no actions", f"{at}.change.actions")
+        for j, action in enumerate(actions):
+            _typed(action, (str,), f"{at}.change.actions[{j}]")
+        replace_paths = []
+        for j, steps in enumerate(_field(change, "replace_paths", (list, type(None)), f"{at}.change") or []):
+            _typed(steps, (list,), f"{at}.change.replace_paths[{j}]")
+            for k, step in enumerate(steps):
+                _typed(step, (str, int), f"{at}.change.replace_paths[{j}][{k}]")
+            replace_paths.append(tuple(steps))
+        values = {}
+        for key in ("before", "after", "after_unknown"):
+            value = _field(change, key, (dict, type(None)), f"{at}.change") or {}
+            values[key] = _depth_checked(value, f"{at}.change.{key}")
+        changes.append(PlannedChange(
+            address=_field(item, "address", (str,), at, required=True),
+            mode=_field(item, "mode", (str, type(None)), at) or "managed",
+            type=_field(item, "type", (str,), at, required=True),
+            name=_field(item, "name", (str,), at, required=True),
+            actions=tuple(actions), before=values["before"], after=values["after"], unknown=values["after_unknown"],
+            replace_paths=tuple(replace_paths), path=at))
+    return changes
+
+
+def _string(values: dict, key: str, path: str) -> str | None:
+    """values[key] as a string, None when absent or null."""
+    return _field(values, key, (str, type(None)), path)
+
+
+def summarize_plan(plan: Any, title: str) -> Summary:
+    """Raises PlanError when `plan` is not `terraform show -json` output."""
+    changes = parse_plan(plan)
+    resources, routes, unmanaged = [], [], []
+    integrations: dict[str, PlannedChange] = {}
+    for change in changes:
+        if change.mode == "data":
             continue
-        action = {("create",): "create", ("delete",): "delete", ("update",): "update"}.get(tuple(actions), "replace")
-        before, after = change["change"].get("before") or {}, change["change"].get("after") or {}
-        unknown = change["change"].get("after_unknown") or {}
-        kind = change["type"]
+        action = change.action
+        if not is_managed(change.type):
+            unmanaged.append(ResourceChange(change.address, action))
+        if action in ("no-op", "read"):
+            continue
+        before, after, unknown = change.before, change.after, change.unknown
         if action == "replace":
-            paths = tuple(".".join(str(p) for p in path if not isinstance(p, int)) for path in change.get("replace_paths", []))
-            resource = ResourceChange(change["address"], "replace", paths, CONSEQUENCES.get(kind, ""))
+            paths = tuple(".".join(str(p) for p in path if not isinstance(p, int)) for path in change.replace_paths)
+            resource = ResourceChange(change.address, "replace", paths, catalogue.of(change.type).on_replace)
         elif action == "update":
-            resource = ResourceChange(change["address"], "update", tuple(sorted(
+            resource = ResourceChange(change.address, "update", tuple(sorted(
                 k for k in set(before) | set(after) | set(unknown)
                 if k not in ("id", "tags_all") and (before.get(k) != after.get(k) or unknown.get(k) is True))))
         else:
-            resource = ResourceChange(change["address"], action,
-                                      consequence=DELETE_CONSEQUENCES.get(kind, "") if action == "delete" else "")
+            consequence = catalogue.of(change.type).on_delete if action == "delete" else ""
+            resource = ResourceChange(change.address, action, consequence=consequence)
         resources.append(resource)
-        if kind == "aws_apigatewayv2_integration":
-            integrations[before.get("id") or change["name"]] = (before, after)
+        if change.type == "aws_apigatewayv2_integration":
+            integrations[_string(before, "id", f"{change.path}.change.before") or change.name] = change
     changed_routes = {r.address: r for r in resources if r.type == "aws_apigatewayv2_route"}
-    for change in plan.get("resource_changes", []):
-        if change["type"] != "aws_apigatewayv2_route":
+    for change in changes:
+        if change.type != "aws_apigatewayv2_route" or change.mode == "data":
             continue
-        before, after = change["change"].get("before") or {}, change["change"].get("after") or {}
-        key = after.get("route_key") or before.get("route_key")
+        at = f"{change.path}.change"
+        before, after = change.before, change.after
+        old_key, new_key = _string(before, "route_key", f"{at}.before"), _string(after, "route_key", f"{at}.after")
+        old_auth = _string(before, "authorization_type", f"{at}.before")
+        new_auth = _string(after, "authorization_type", f"{at}.after")
+        old_target, new_target = _string(before, "target", f"{at}.before"), _string(after, "target", f"{at}.after")
         details = []
-        resource = changed_routes.get(change["address"])
+        resource = changed_routes.get(change.address)
         if resource and resource.action in ("create", "delete"):
             details.append({"create": "added", "delete": "removed"}[resource.action])
-        if before.get("route_key") and after.get("route_key") and before["route_key"] != after["route_key"]:
-            details.append(f"route key: {before['route_key']} -> {after['route_key']}")
-        if before.get("authorization_type") and after.get("authorization_type") and \
-                before["authorization_type"] != after["authorization_type"]:
-            details.append(f"authorization: {before['authorization_type']} -> {after['authorization_type']}")
+        if old_key and new_key and old_key != new_key:
+            details.append(f"route key: {old_key} -> {new_key}")
+        if old_auth and new_auth and old_auth != new_auth:
+            details.append(f"authorization: {old_auth} -> {new_auth}")
         touched = [resource] if resource else []
         reach_changed = bool(resource and resource.action in ("create", "delete"))
-        integration_id = (before.get("target") or "").removeprefix("integrations/")
+        integration_id = (old_target or "").removeprefix("integrations/")
         if integration_id in integrations:
-            old, new = integrations[integration_id]
-            old_uri, new_uri = old.get("integration_uri"), new.get("integration_uri")
+            integration = integrations[integration_id]
+            old_uri = _string(integration.before, "integration_uri", f"{integration.path}.change.before")
+            new_uri = _string(integration.after, "integration_uri", f"{integration.path}.change.after")
             if old_uri != new_uri:
                 details.append(f"reach: {_uri_reach(old_uri)} -> {_uri_reach(new_uri)}")
                 reach_changed = True
-            integration_address = _address_of(plan, integration_id)
-            touched += [r for r in resources if r.address == integration_address]
-        if before.get("target") != after.get("target") and after.get("target") is not None and before.get("target"):
+            touched += [r for r in resources if r.address == integration.address]
+        if old_target != new_target and new_target is not None and old_target:
             details.append("now targets another integration")
             reach_changed = True
         if details:
-            routes.append(RouteChange(key or change["name"], change["name"],
-                                      "added" if "added" in details else "removed" if "removed" in details else "changed",
+            kind = "added" if "added" in details else "removed" if "removed" in details else "changed"
+            routes.append(RouteChange(new_key or old_key or change.name, change.name, kind,
                                       [d for d in details if d not in ("added", "removed")], reach_changed, touched))
-    return Summary(title, routes, sorted(resources, key=lambda c: c.address))
-
-
-def _address_of(plan: dict, resource_id: str) -> str:
-    for change in plan.get("resource_changes", []):
-        if (change["change"].get("before") or {}).get("id") == resource_id:
-            return change["address"]
-    return ""
+    return Summary(title, routes, sorted(resources, key=lambda c: c.address),
+                   sorted(unmanaged, key=lambda c: c.address))
 
 
 def _uri_reach(uri: str | None) -> str:
@@ -338,41 +501,95 @@ def _uri_reach(uri: str | None) -> str:
 
 
 # --- rendering --------------------------------------------------------------------------------------------
+# Every value a template prints passes through `finalize`: `visible` for text, `_markdown` for Markdown. A value
+# the template wants as code goes through the `code` filter, which escapes it too and marks it as done.
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # controls, format (bidi, zero-width), surrogates, separators
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def visible(text: str) -> str:
+    r"""Control and invisible characters as escapes (`\x1b`, `\n`, `\u202e`): nothing a terminal acts on."""
+    if text.isascii() and text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[ch])
+        elif unicodedata.category(ch) in _INVISIBLE:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _markdown(text: str) -> str:
+    """Text that GitHub renders as exactly that text, in a paragraph, a list item or a table cell.
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark renders `\\X` as X for all of them), so no
+    emphasis, link, image, HTML tag, entity, code span, table pipe or `www.`/`http:` autolink can start; control
+    characters are shown as escapes, so no line break can end a table row; `@` and `#` get a zero-width space after
+    them, so no @mention, team mention or issue reference notifies anyone.
+    """
+    escaped = "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in visible(text))
+    return escaped.replace("\\@", "\\@&#8203;").replace("\\#", "\\#&#8203;")
+
+
+class _Rendered(str):
+    """Markdown already made safe by `_code`; finalize prints it as it is."""
+
+
+def _code(value: Any) -> _Rendered:
+    """A value shown as code. A backtick code span renders nothing inside it (no HTML, links or mentions), so
+    it is used as is when the text has no backtick, pipe, control character or edge space; otherwise the text is
+    escaped inside a <code> element."""
+    text = visible(str(value))
+    if text and text == text.strip() and not set(text) & {"`", "|", "\\"}:
+        return _Rendered(f"`{text}`")
+    return _Rendered(f"<code>{_markdown(text)}</code>")
+
+
+def _finalize_markdown(value: Any) -> str:
+    return value if isinstance(value, _Rendered) else _markdown(str(value))
+
+
+def _finalize_text(value: Any) -> str:
+    return visible(str(value))
+
 
 def render(summary: Summary, fmt: str) -> str:
     import jinja2
 
+    markdown = fmt == "markdown"
     env = jinja2.Environment(loader=jinja2.PackageLoader("compiler", "templates"), trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    return env.get_template(f"summary.{'md' if fmt == 'markdown' else 'txt'}.j2").render(s=summary)
+                             lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+                             finalize=_finalize_markdown if markdown else _finalize_text)
+    env.filters["code"] = _code if markdown else str
+    return env.get_template(f"summary.{'md' if markdown else 'txt'}.j2").render(s=summary)
 
 
-def run_diff(base_spec: str, head_spec: str, fmt: str) -> int:
-    models = []
-    for spec in (base_spec, head_spec):
-        text, error = read_version(spec)
-        if text is None:
-            print(f"main.py: error: {error}", file=sys.stderr)
-            return 2
-        model, diagnostics = compile_text(text, spec)
-        if has_errors(diagnostics):
-            print(render_text(diagnostics), file=sys.stderr)
-            print(f"{spec}: invalid; no summary", file=sys.stderr)
-            return 1
-        models.append(model)
-    sys.stdout.write(render(diff_models(models[0], models[1], f"{base_spec} -> {head_spec}"), fmt))
-    return 0
+def load_plan(path: str) -> tuple[Any, list[Diagnostic]]:
+    """The parsed JSON of a plan file, or file-level diagnostics (E100, as `check` reports an unreadable file).
 
-
-def run_summarize_plan(path: str, fmt: str) -> int:
+    Raises PlanError when the content is not JSON, or nests deeper than the JSON reader can go."""
+    raw, why = read_capped(path, PLAN_MAX_BYTES)
+    if raw is None:
+        return None, _unreadable(why, path)
+    if len(raw) > PLAN_MAX_BYTES:
+        return None, at_file([Diagnostic(0, 0, "E100", f"the file is over the {PLAN_MAX_BYTES}-byte limit for a plan",
+                                         "summarize the plan of one routes stack")], path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            plan = json.load(handle)
-    except (OSError, ValueError) as exc:
-        print(f"main.py: error: {path}: not a readable `terraform show -json` file: {exc}", file=sys.stderr)
-        return 1
-    if not isinstance(plan, dict) or "format_version" not in plan:
-        print(f"main.py: error: {path}: not `terraform show -json` output (no format_version)", file=sys.stderr)
-        return 1
-    sys.stdout.write(render(summarize_plan(plan, f"terraform plan ({os.path.basename(path)})"), fmt))
-    return 0
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, at_file([Diagnostic(0, 0, "E100", f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not "
+                                         "valid UTF-8", "terraform show -json writes UTF-8")], path)
+    try:
+        return json.loads(text), []
+    except RecursionError:
+        raise PlanError("nesting too deep to read", "$") from None
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"invalid JSON ({exc.msg})", f"line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # e.g. an integer too long to convert
+        raise PlanError(f"invalid JSON ({exc})", "$") from None

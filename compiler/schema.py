@@ -20,9 +20,40 @@ SECURITY_GROUP_ID = r"^sg-[0-9a-f]{8,17}$"
 VPC_ID = r"^vpc-[0-9a-f]{8,17}$"
 NAMESPACE_ID = r"^ns-[a-z0-9]{16}$"
 SERVICE_ID = r"^srv-[a-z0-9]{16}$"
-SERVICE_ARN = r"^arn:aws[a-z-]*:servicediscovery:[a-z0-9-]+:[0-9]{12}:service/srv-[a-z0-9]{16}$"
+SERVICE_ARN = r"^arn:aws(-[a-z]+){0,2}:servicediscovery:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:service/srv-[a-z0-9]{16}$"
 REGION = r"^[a-z]{2}(-[a-z]+)+-[0-9]$"
-TAG_KEY = r"^[\w.:/=+@ -]{1,128}$"
+# Tags go on the log group too, so the strictest service decides (CloudWatch Logs CreateLogGroup, with \p{Z}
+# narrowed to the ASCII space); `aws:` keys are reserved by AWS, and `cloudmap-routes:` ones by this tool.
+TAG_KEY = r"^(?![aA][wW][sS]:)(?!cloudmap-routes:)[\w.:/=+@ -]{1,128}$"
+TAG_VALUE = r"^[\w .:/=+@-]{0,256}$"
+# Free text reaches AWS as written (escaped for Terraform by the plan), but no control characters, lone
+# surrogates or non-characters: Terraform turns a lone surrogate into U+FFFD and passes controls on unchanged.
+SAFE_TEXT = r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]*$"
+NAME_128 = r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]{1,128}$"
+SCOPE = r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$"  # an OAuth scope token (RFC 6749 3.3); CreateRoute allows 64
+HOSTNAME = r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+FUNCTION_ARN = r"^arn:aws(-[a-z]+){0,2}:lambda:[a-z]{2}-([a-z]+-){1,2}[0-9]:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$"
+KMS_KEY_ARN = r"^arn:aws(-[a-z]+){0,2}:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key/[A-Za-z0-9-]+$"
+HEADER_NAME = r"^(\*|[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256})$"  # an HTTP token (RFC 9110), or *
+ORIGIN = r"^(\*|https?://\*|https?://(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?)$"
+HEALTH_PATH = r"^/[!-~]{0,254}$"
+JWT_IDENTITY = r"^\$request\.(header\.[!#$%&'*+.^_`|~0-9A-Za-z-]+|querystring\.[A-Za-z0-9._~-]+)$"
+LAMBDA_IDENTITY = r"^\$(request\.(header\.[!#$%&'*+.^_`|~0-9A-Za-z-]+|querystring\.[A-Za-z0-9._~-]+)|context\.[A-Za-z][A-Za-z0-9_.]*|stageVariables\.[A-Za-z0-9_]+)$"
+# lambda:AddPermission StatementId is at most 100 characters: "AllowApiGatewayAuthorizer-" (26) + the key.
+AUTHORIZER_KEY = r"^[A-Za-z0-9_-]{1,74}$"
+JWT_ISSUER = r"^https://[^\s]+$"
+LOG_GROUP_NAME = r"^[.\-_/#A-Za-z0-9]{1,512}$"  # CreateLogGroup logGroupName
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)  # PutRetentionPolicy retentionInDays
+# Per-field rules the validator checks with its own, more precise message (E300 route keys, E303-E305 attributes,
+# E308 addresses). They are published in the JSON Schema only (`json_pattern`, `json_key_pattern`), so an editor
+# flags the mistake as it is typed while `check` keeps the precise message; tests keep each equal to its rule.
+ROUTE_KEY = (r"^(\$default|(ANY|DELETE|GET|HEAD|OPTIONS|PATCH|POST|PUT) (?=/.{0,999}$)"  # path of 1-1000 characters
+             r"(?!.*\{([A-Za-z0-9_.-]+)\+?\}.*\{\3\+?\})"  # no parameter name twice
+             r"(/|(/([A-Za-z0-9._~:@!$&'()*,;=+-]+|\{[A-Za-z0-9_.-]+\}))*(/\{[A-Za-z0-9_.-]+\+\})?))$")  # greedy last
+IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"
+ATTRIBUTE_KEY = r"^(?!AWS_)[!-~]{1,255}$"  # DiscoverInstances AttrKey; AWS_* is Cloud Map's own
+ATTRIBUTE_VALUE = r"^([a-zA-Z0-9!-~][ \ta-zA-Z0-9!-~]*)?[a-zA-Z0-9!-~]?$"  # DiscoverInstances AttrValue
 
 
 @dataclass(frozen=True)
@@ -30,20 +61,26 @@ class Str:
     pattern: str | None = None
     max_len: int | None = None
     min_len: int = 1
+    # Where the provider counts UTF-8 bytes (validation.StringLenBetween), not characters.
+    max_bytes: int | None = None
     enum: tuple[str, ...] | None = None
     example: str | None = None
+    json_pattern: str | None = None  # JSON Schema only: the validator checks the same rule with a better message
 
 
 @dataclass(frozen=True)
 class Int:
     min: int | None = None
     max: int | None = None
+    choices: tuple[int, ...] | None = None  # the only values allowed, when the service takes a fixed set
+    example: int | None = None  # for hints that show a minimal valid document
 
 
 @dataclass(frozen=True)
 class Number:
     min: float | None = None
     max: float | None = None
+    example: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +104,7 @@ class Map:
     key_pattern: str | None = None
     max_items: int | None = None
     attribute_values: bool = False  # Cloud Map attribute: a YAML bool/number becomes its text, with W400
+    json_key_pattern: str | None = None  # JSON Schema only, like Str.json_pattern
 
 
 @dataclass(frozen=True)
@@ -86,22 +124,23 @@ class Obj:
 Type = Union[Str, Int, Number, Bool, List, Map, Obj]
 
 THROTTLING = Obj({
-    "burst_limit": Field(Int(0, 5000), "Requests that may arrive at once (token bucket size).", required=True),
-    "rate_limit": Field(Number(0, 10000), "Steady-state requests per second.", required=True),
+    "burst_limit": Field(Int(0, 5000, example=100), "Requests that may arrive at once (token bucket size).", required=True),
+    "rate_limit": Field(Number(0, 10000, example=50), "Steady-state requests per second.", required=True),
 }, "Both numbers are always emitted: a half-set throttle is 0 and answers every request with 429.")
 
-ATTRIBUTES = Map(Str(max_len=1024, min_len=0), attribute_values=True)
+ATTRIBUTES = Map(Str(max_len=1024, min_len=0, json_pattern=ATTRIBUTE_VALUE), attribute_values=True,
+                 json_key_pattern=ATTRIBUTE_KEY)
 
 INSTANCE = Obj({
-    "id": Field(Str(INSTANCE_ID, 64), "Cloud Map instance id.", required=True),
-    "ipv4": Field(Str(max_len=15, example="10.0.1.10"), "Private IPv4 address (AWS_INSTANCE_IPV4).", required=True),
-    "port": Field(Int(1, 65535), "Port the instance serves on (AWS_INSTANCE_PORT).", required=True),
+    "id": Field(Str(INSTANCE_ID, 64, example="node-1"), "Cloud Map instance id.", required=True),
+    "ipv4": Field(Str(max_len=15, example="10.0.1.10", json_pattern=IPV4), "Private IPv4 address (AWS_INSTANCE_IPV4).", required=True),
+    "port": Field(Int(1, 65535, example=8080), "Port the instance serves on (AWS_INSTANCE_PORT).", required=True),
     "attributes": Field(ATTRIBUTES, "Custom attributes (at most 30) that route filters match, e.g. leader: \"true\"."),
 })
 
 SERVICE = Obj({
     "name": Field(Str(SERVICE_NAME, 127), "Cloud Map service name; defaults to the key under `services`."),
-    "description": Field(Str(max_len=1024), "Service description."),
+    "description": Field(Str(SAFE_TEXT, 1024), "Service description."),
     "existing_arn": Field(Str(SERVICE_ARN, 2048), "Use an existing Cloud Map service (e.g. created by ECS or Copilot) instead of creating one."),
     "existing_id": Field(Str(SERVICE_ID, 20), "Use an existing Cloud Map service by id; its ARN is built from the provider's region and account."),
     "registered_by": Field(Str(enum=("ecs", "static", "other")), "Who registers instances: `ecs` (ECS service discovery; needs SRV records), `static` (the `instances` below), `other` (your application or another tool). Defaults to `static` when `instances` is given, else `other`."),
@@ -113,7 +152,7 @@ SERVICE = Obj({
     "health_check": Field(Str(enum=("none", "custom", "route53")), "`custom`: the registrar reports health (ECS does). `route53`: Route 53 probes the instance (public DNS and HTTP namespaces). `none`: every instance receives traffic, dead or alive.", default="none"),
     "route53_health_check": Field(Obj({
         "type": Field(Str(enum=("HTTP", "HTTPS", "TCP")), "Probe protocol.", required=True),
-        "resource_path": Field(Str(max_len=255), "Path probed (HTTP/HTTPS).", default="/"),
+        "resource_path": Field(Str(HEALTH_PATH, 255, example="/health"), "Path probed (HTTP/HTTPS).", default="/"),
         "failure_threshold": Field(Int(1, 10), "Consecutive failures before unhealthy.", default=3),
     }), "Route 53 health check settings; only with `health_check: route53`."),
     "app_attributes": Field(List(Str(max_len=255), unique=True), "Attribute keys your application sets on its own registration (ECS cannot set custom attributes), e.g. [leader]."),
@@ -122,51 +161,54 @@ SERVICE = Obj({
 
 AUTHORIZER = Obj({
     "type": Field(Str(enum=("jwt", "lambda")), "`jwt` (issuer + audiences) or `lambda` (a request authorizer function).", required=True),
-    "issuer": Field(Str(max_len=2048, example="https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"), "JWT issuer URL (jwt)."),
-    "audiences": Field(List(Str(max_len=2048), min_items=1, max_items=50, unique=True), "Accepted JWT audiences, at most 50 (jwt)."),
-    "identity_source": Field(Str(max_len=2048), "Where the token is read from.", default="$request.header.Authorization"),
-    "function_arn": Field(Str(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$", 2048), "Lambda function ARN (lambda)."),
+    "issuer": Field(Str(max_len=2048, json_pattern=JWT_ISSUER, example="https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"), "JWT issuer URL (jwt)."),
+    "audiences": Field(List(Str(SAFE_TEXT, 2048), min_items=1, max_items=50, unique=True), "Accepted JWT audiences, at most 50 (jwt)."),
+    "identity_source": Field(Str(LAMBDA_IDENTITY, 2048, example="$request.header.Authorization"), "Where the token is read from: `$request.header.NAME` or `$request.querystring.NAME` (jwt and lambda), `$context.NAME` or `$stageVariables.NAME` (lambda).", default="$request.header.Authorization"),
+    "function_arn": Field(Str(FUNCTION_ARN, 140), "Lambda function ARN (lambda)."),
     "result_ttl_seconds": Field(Int(0, 3600), "How long API Gateway caches a lambda authorizer's answer.", default=300),
     "simple_responses": Field(Bool(), "The lambda returns {isAuthorized: bool} instead of an IAM policy.", default=True),
 })
 
 ROUTE = Obj({
-    "route": Field(Str(max_len=1200, example="GET /leader"), "Route key: `METHOD /path` (ANY DELETE GET HEAD OPTIONS PATCH POST PUT; `{param}`, greedy `{proxy+}` last) or `$default`.", required=True),
+    "route": Field(Str(max_len=1200, example="GET /leader", json_pattern=ROUTE_KEY), "Route key: `METHOD /path` (ANY DELETE GET HEAD OPTIONS PATCH POST PUT; `{param}`, greedy `{proxy+}` last) or `$default`.", required=True),
     "id": Field(Str(LOGICAL_ID, 64), "Stable id for the Terraform address; give one before renaming the path so the change is an in-place update. Defaults to one derived from the route key (`GET /leader` -> `get_leader`)."),
-    "service": Field(Str(max_len=127), "Key of the target under `services`.", required=True),
-    "filter": Field(Map(Str(max_len=1024, min_len=0), max_items=30, attribute_values=True), "Attribute filter: only instances whose custom attributes match every pair receive the request."),
+    "service": Field(Str(max_len=127, example="app"), "Key of the target under `services`.", required=True),
+    "filter": Field(Map(Str(max_len=1024, min_len=0, json_pattern=ATTRIBUTE_VALUE), max_items=30, attribute_values=True,
+                        json_key_pattern=ATTRIBUTE_KEY), "Attribute filter: only instances whose custom attributes match every pair receive the request."),
     "timeout_ms": Field(Int(50, 30000), "Integration timeout in milliseconds (API Gateway default 30000)."),
     "authorization": Field(Str(max_len=128), "`none`, `iam`, or the key of an authorizer under `authorizers`. Defaults to `api.default_authorization`."),
-    "scopes": Field(List(Str(max_len=1024), max_items=10, unique=True), "OAuth scopes the JWT must carry (at most 10)."),
+    "scopes": Field(List(Str(SCOPE, 64, example="raft/admin"), max_items=10, unique=True), "OAuth scopes the JWT must carry (at most 10)."),
     "public": Field(Bool(), "Declare that a route with a filter is deliberately reachable without authorization.", default=False),
     "forward_stage_in_path": Field(Bool(), "Keep the stage name at the front of the backend path (named stages only). By default it is stripped.", default=False),
-    "tls_server_name": Field(Str(max_len=512), "Call the backend over HTTPS and verify this server name."),
+    "tls_server_name": Field(Str(HOSTNAME, 253, example="raft.internal"), "Call the backend over HTTPS and verify this server name."),
     "throttling": Field(THROTTLING, "Per-route throttling overriding the stage default."),
 })
 
 API = Obj({
-    "name": Field(Str(r"^[^\x00-\x1f]{1,128}$", 128), "HTTP API name.", required=True),
-    "description": Field(Str(max_len=1024), "HTTP API description."),
+    "name": Field(Str(NAME_128, 128, max_bytes=128, example="my-api"), "HTTP API name.", required=True),
+    "description": Field(Str(SAFE_TEXT, 1024, max_bytes=1024), "HTTP API description."),
     "stage": Field(Str(STAGE_NAME, 128), "Stage name: `$default` (no path prefix) or a name (becomes the first path segment).", default="$default"),
-    "tags": Field(Map(Str(max_len=256, min_len=0), key_pattern=TAG_KEY, max_items=50), "Tags for every taggable resource."),
+    "tags": Field(Map(Str(TAG_VALUE, 256, min_len=0), key_pattern=TAG_KEY, max_items=49), "Tags for every taggable resource (at most 49: the API also carries `cloudmap-routes:stack`, which `status` finds it by)."),
     "default_authorization": Field(Str(max_len=128), "Authorization for routes that name none: `none`, `iam` or an authorizer key.", default="none"),
     "throttling": Field(THROTTLING, "Stage-wide default throttling."),
     "access_logs": Field(Obj({
         "enabled": Field(Bool(), "Write JSON access logs to CloudWatch.", default=True),
-        "retention_days": Field(Int(1, 3653), "Log retention in days.", default=365),
-        "kms_key_arn": Field(Str(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", 2048), "KMS key for the log group."),
+        "retention_days": Field(Int(1, 3653, choices=LOG_RETENTION_DAYS), "Log retention in days (one of the values CloudWatch Logs accepts).", default=365),
+        "group_name": Field(Str(LOG_GROUP_NAME, 512), "Log group name; defaults to `/aws/apigateway/<api.name>/access`."),
+        "kms_key_arn": Field(Str(KMS_KEY_ARN, 256), "KMS key for the log group."),
     }), "Access logging (on unless disabled)."),
     "cors": Field(Obj({
-        "allow_origins": Field(List(Str(max_len=2048), min_items=1, unique=True), "Allowed origins (`*` for any).", required=True),
+        "allow_origins": Field(List(Str(ORIGIN, 2048, example="https://console.example.com"), min_items=1, unique=True), "Allowed origins (`*` for any).", required=True),
         "allow_methods": Field(List(Str(enum=("*", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")), unique=True), "Allowed methods."),
-        "allow_headers": Field(List(Str(max_len=1024), unique=True), "Allowed request headers."),
-        "expose_headers": Field(List(Str(max_len=1024), unique=True), "Response headers exposed to the browser."),
+        "allow_headers": Field(List(Str(HEADER_NAME, 256, example="content-type"), unique=True), "Allowed request headers."),
+        "expose_headers": Field(List(Str(HEADER_NAME, 256, example="x-request-id"), unique=True), "Response headers exposed to the browser."),
         "max_age": Field(Int(0, 86400), "Seconds a preflight answer may be cached."),
         "allow_credentials": Field(Bool(), "Allow cookies / credentials (not with a `*` origin).", default=False),
     }), "CORS, answered by API Gateway itself (backend CORS headers are then ignored)."),
     "custom_domain": Field(Obj({
-        "domain_name": Field(Str(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", 253), "Domain name.", required=True),
-        "certificate_arn": Field(Str(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$", 2048), "ACM certificate ARN in the API's region.", required=True),
+        "domain_name": Field(Str(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", 253, example="api.example.com"), "Domain name.", required=True),
+        "certificate_arn": Field(Str(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$", 2048,
+                                           example="arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"), "ACM certificate ARN in the API's region.", required=True),
         "base_path": Field(Str(r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$", 1024), "API mapping key (path under the domain); empty maps the root."),
     }), "Custom domain with an API mapping."),
     "disable_execute_api_endpoint": Field(Bool(), "Turn off the default execute-api URL (clients must use the custom domain).", default=False),
@@ -176,7 +218,7 @@ NAMESPACE = Obj({
     "type": Field(Str(enum=("http", "private_dns", "public_dns")), "Namespace kind; DNS records need a DNS namespace.", required=True),
     "name": Field(Str(r"^(?!arn:)[!-~]{1,1024}$", 1024), "Namespace name (created namespaces)."),
     "vpc_id": Field(Str(VPC_ID, 21), "VPC of a private DNS namespace."),
-    "description": Field(Str(max_len=1024), "Namespace description."),
+    "description": Field(Str(SAFE_TEXT, 1024), "Namespace description."),
     "existing_id": Field(Str(NAMESPACE_ID, 19), "Use an existing namespace (its `type` must still be given)."),
 })
 
@@ -185,13 +227,13 @@ ROOT = Obj({
     "region": Field(Str(REGION, 32), "AWS region for the provider; defaults to the provider's environment (AWS_REGION)."),
     "api": Field(API, "The HTTP API and its stage.", required=True),
     "vpc_link": Field(Obj({
-        "name": Field(Str(r"^[^\x00-\x1f]{1,128}$", 128), "VPC link name; defaults to the API name."),
-        "subnet_ids": Field(List(Str(SUBNET_ID, 24), min_items=1, max_items=10, unique=True), "Private subnets (at most 10; changing them replaces the link).", required=True),
-        "security_group_ids": Field(List(Str(SECURITY_GROUP_ID, 20), min_items=1, max_items=5, unique=True), "Security groups of the link's network interfaces (changing them replaces the link).", required=True),
+        "name": Field(Str(NAME_128, 128, max_bytes=128), "VPC link name; defaults to the API name."),
+        "subnet_ids": Field(List(Str(SUBNET_ID, 24, example="subnet-0123456789abcdef0"), min_items=1, max_items=10, unique=True), "Private subnets (at most 10; changing them replaces the link).", required=True),
+        "security_group_ids": Field(List(Str(SECURITY_GROUP_ID, 20, example="sg-0123456789abcdef0"), min_items=1, max_items=5, unique=True), "Security groups of the link's network interfaces (changing them replaces the link).", required=True),
     }), "The VPC link API Gateway uses to reach the services.", required=True),
     "namespace": Field(NAMESPACE, "The Cloud Map namespace for created services (not needed when every service is existing)."),
     "services": Field(Map(SERVICE, key_pattern=SERVICE_NAME, max_items=300), "Cloud Map services, keyed by name.", required=True),
-    "authorizers": Field(Map(AUTHORIZER, key_pattern=r"^[A-Za-z0-9_-]{1,128}$", max_items=10), "Authorizers (at most 10) routes refer to by key."),
+    "authorizers": Field(Map(AUTHORIZER, key_pattern=AUTHORIZER_KEY, max_items=10), "Authorizers (at most 10) routes refer to by key."),
     "routes": Field(List(ROUTE, min_items=1), "Routes: each reaches a service, optionally only the instances that match a filter.", required=True),
 })
 
@@ -211,8 +253,8 @@ def _json(t: Type) -> dict:
         out: dict[str, Any] = {"type": "string"}
         if t.enum:
             out["enum"] = list(t.enum)
-        if t.pattern:
-            out["pattern"] = t.pattern
+        if t.pattern or t.json_pattern:
+            out["pattern"] = t.pattern or t.json_pattern
         if t.max_len:
             out["maxLength"] = t.max_len
         if t.min_len and not t.enum:
@@ -220,6 +262,8 @@ def _json(t: Type) -> dict:
         return out
     if isinstance(t, (Int, Number)):
         out = {"type": "integer" if isinstance(t, Int) else "number"}
+        if isinstance(t, Int) and t.choices:
+            out["enum"] = list(t.choices)
         if t.min is not None:
             out["minimum"] = t.min
         if t.max is not None:
@@ -240,9 +284,11 @@ def _json(t: Type) -> dict:
         values = _json(t.values)
         if t.attribute_values:  # YAML authors write leader: true; we accept it with a warning
             values = {"type": ["string", "boolean", "number"], "maxLength": 1024}
+            if isinstance(t.values, Str) and t.values.json_pattern:
+                values["pattern"] = t.values.json_pattern  # applies to strings only
         out = {"type": "object", "additionalProperties": values}
-        if t.key_pattern:
-            out["propertyNames"] = {"pattern": t.key_pattern}
+        if t.key_pattern or t.json_key_pattern:
+            out["propertyNames"] = {"pattern": t.key_pattern or t.json_key_pattern}
         if t.max_items is not None:
             out["maxProperties"] = t.max_items
         return out
@@ -264,6 +310,8 @@ def describe(t: Type) -> str:
     """A short human name of a type, for messages and the reference table."""
     if isinstance(t, Str):
         return " \\| ".join(f"`{v}`" for v in t.enum) if t.enum else "string"
+    if isinstance(t, Int) and t.choices:
+        return "integer, one of " + ", ".join(map(str, t.choices))
     if isinstance(t, Int):
         return "integer" + (f" {t.min}..{t.max}" if t.min is not None and t.max is not None and t.min != t.max else "")
     if isinstance(t, Number):

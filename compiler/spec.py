@@ -6,14 +6,17 @@ can still check everything else in the same run and report all problems at once.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .diagnostics import Diagnostic, did_you_mean
-from .loader import Document, Path, SourceMap
-from .schema import ROOT, Bool, Int, List, Map, Number, Obj, Str, Type, describe
+import yaml
+
+from .diagnostics import Diagnostic, did_you_mean, loc_text
+from .loader import Document, Path, SourceMap, path_name
+from .schema import ROOT, Bool, Int, List, Map, Number, Obj, Str, Type
 
 _KIND_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
                dict: "a mapping", type(None): "empty (null)"}
@@ -46,26 +49,27 @@ INVALID = _Invalid()
 def _check(t: Type, value: Any, path: Path, source: SourceMap, problems: list[Diagnostic]) -> Any:
     def report(code: str, message: str, hint: str = "", at_key: bool = False) -> _Invalid:
         pos = source.key(path) if at_key else source.value(path)
-        problems.append(Diagnostic(pos.line, pos.col, code, message, hint))
+        problems.append(Diagnostic(pos.line, pos.col, code, message, hint, loc=loc_text(path)))
         return INVALID
 
     where = _name(path)
     if isinstance(t, Obj):
         if not isinstance(value, dict):
-            return report("E201", f"{where} must be a mapping, not {_kind(value)}", _example_hint(t))
+            return report("E201", f"{where} must be a mapping, not {_kind(value)}", _mapping_hint(t, path))
         out: dict[str, Any] = {}
         for key in value:
             if key not in t.fields:
                 pos = source.key(path + (key,))
                 problems.append(Diagnostic(pos.line, pos.col, "E200", f"unknown key {key!r} in {where}",
-                                           did_you_mean(key, t.fields)))
+                                           did_you_mean(key, t.fields), loc=loc_text(path + (key,))))
         for name, field in t.fields.items():
             if name in value:
                 checked = _check(field.type, value[name], path + (name,), source, problems)
                 if checked is not INVALID:
                     out[name] = checked
             elif field.required:
-                report("E202", f"{where} is missing the required key {name!r}", f"{name}: {describe(field.type)}")
+                report("E202", f"{where} is missing the required key {name!r}",
+                       f"add it, for example: {name}: {flow(example(field.type))}")
             elif field.default is not None:
                 out[name] = field.default
         return out
@@ -84,7 +88,8 @@ def _check(t: Type, value: Any, path: Path, source: SourceMap, problems: list[Di
                     continue
                 if item in seen:
                     pos = source.value(path + (i,))
-                    problems.append(Diagnostic(pos.line, pos.col, "E206", f"{item!r} is listed twice in {where}"))
+                    problems.append(Diagnostic(pos.line, pos.col, "E206", f"{item!r} is listed twice in {where}",
+                                               loc=loc_text(path + (i,))))
                 seen.add(item)
         return [None if item is INVALID else item for item in items]
     if isinstance(t, Map):
@@ -98,7 +103,7 @@ def _check(t: Type, value: Any, path: Path, source: SourceMap, problems: list[Di
             if t.key_pattern and not _regex(t.key_pattern).match(key):
                 pos = source.key(item_path)
                 problems.append(Diagnostic(pos.line, pos.col, "E204", f"{key!r} is not a valid key in {where}",
-                                           f"keys must match {t.key_pattern}"))
+                                           f"keys must match {t.key_pattern}", loc=loc_text(item_path)))
                 continue
             if t.attribute_values:
                 item = _attribute_value(item, item_path, source, problems)
@@ -116,8 +121,14 @@ def _check(t: Type, value: Any, path: Path, source: SourceMap, problems: list[Di
         ok = isinstance(value, int) or (isinstance(t, Number) and isinstance(value, float))
         if isinstance(value, bool) or not ok:
             return report("E201", f"{where} must be {'an integer' if isinstance(t, Int) else 'a number'}, not {_kind(value)}")
+        if value != value or value in (float("inf"), float("-inf")):  # .nan / .inf: no service takes them
+            return report("E205", f"{where} is {value}; it must be a finite number between {t.min:g} and {t.max:g}")
         if (t.min is not None and value < t.min) or (t.max is not None and value > t.max):
             return report("E205", f"{where} is {value}; it must be between {t.min:g} and {t.max:g}")
+        if isinstance(t, Int) and t.choices and value not in t.choices:
+            closest = min(t.choices, key=lambda c: abs(c - value))
+            return report("E205", f"{where} is {value}; it must be one of {', '.join(map(str, t.choices))}",
+                          f"the closest allowed value is {closest}")
         return value
     assert isinstance(t, Str)
     if not isinstance(value, str):
@@ -133,6 +144,9 @@ def _check(t: Type, value: Any, path: Path, source: SourceMap, problems: list[Di
         return report("E204", f"{where} must not be empty")
     if t.max_len is not None and len(value) > t.max_len:
         return report("E204", f"{where} is {len(value)} characters long; at most {t.max_len} are allowed")
+    if t.max_bytes is not None and len(value.encode("utf-8", "surrogatepass")) > t.max_bytes:
+        return report("E204", f"{where} is {len(value.encode('utf-8', 'surrogatepass'))} bytes in UTF-8; at most "
+                      f"{t.max_bytes} are allowed", "Terraform counts bytes: non-ASCII letters take 2-4 bytes each")
     if t.pattern and not _regex(t.pattern).match(value):
         hint = f"for example {t.example}" if t.example else f"it must match {t.pattern}"
         return report("E204", f"{where} {value!r} is not valid", hint)
@@ -147,12 +161,12 @@ def _attribute_value(value: Any, path: Path, source: SourceMap, problems: list[D
     pos = source.value(path)
     if scalar.kind == "null":
         problems.append(Diagnostic(pos.line, pos.col, "E201", f"{_name(path)} has no value",
-                                   'write "" for an empty string, or remove the key'))
+                                   'write "" for an empty string, or remove the key', loc=loc_text(path)))
         return INVALID
     problems.append(Diagnostic(pos.line, pos.col, "W400",
                                f"{_name(path)}: YAML reads {scalar.text} as {_kind(value)}; "
                                f"using the string {scalar.text!r} as written",
-                               f'quote it to say so: "{scalar.text}"'))
+                               f'quote it to say so: "{scalar.text}"', loc=loc_text(path)))
     return scalar.text
 
 
@@ -160,16 +174,57 @@ def _kind(value: Any) -> str:
     return _KIND_NAMES.get(type(value), type(value).__name__)
 
 
-def _name(path: Path) -> str:
-    """Render a path the way a reader finds it in the file: routes[2].filter.leader."""
+_name = path_name
+
+EXAMPLE_KEY = "app"  # the placeholder key of a map in examples (a service key; routes' `service` example names it)
+
+
+def example(t: Type) -> Any:
+    """The smallest valid value of `t`, from the schema alone: required keys only, one list item, examples.
+
+    `example(ROOT)["vpc_link"]` -> {"subnet_ids": ["subnet-0123456789abcdef0"], "security_group_ids": [...]}.
+    A test checks that the example of every type in the language passes the checks above.
+    """
+    if isinstance(t, Obj):
+        return {name: example(f.type) for name, f in t.fields.items() if f.required}
+    if isinstance(t, List):
+        return [example(t.item)]
+    if isinstance(t, Map):
+        return {EXAMPLE_KEY: example(t.values)} if isinstance(t.values, Obj) else {}
+    if isinstance(t, Bool):
+        return False
+    if isinstance(t, (Int, Number)):
+        if t.example is not None:
+            return t.example
+        if isinstance(t, Int) and t.choices:
+            return t.choices[0]
+        return t.min if t.min is not None else 0
+    if t.enum:
+        return t.enum[0]
+    return t.example or "x" * max(t.min_len, 1)
+
+
+def flow(value: Any) -> str:
+    """A value as one line of YAML flow style, quoting only the strings that need it: {a: [b, c]}."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, str):
+        return str(value)
+    try:
+        plain = yaml.safe_load(f"[{value}]") == [value]
+    except yaml.YAMLError:
+        plain = False
+    return value if plain else json.dumps(value, ensure_ascii=False)
+
+
+def _mapping_hint(t: Obj, path: Path) -> str:
     if not path:
-        return "the document"
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _example_hint(t: Obj) -> str:
-    required = [n for n, f in t.fields.items() if f.required]
-    return f"it needs the keys: {', '.join(required)}" if required else ""
+        return "a routes file is a mapping of version, api, vpc_link, services and routes; start from the bundled one"
+    shape = example(t)
+    if not shape:
+        return ""
+    return f"for example: {path[-1]}: {flow(shape)}" if isinstance(path[-1], str) else f"for example: - {flow(shape)}"

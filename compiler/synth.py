@@ -1,46 +1,109 @@
-"""Stage 7: constructs -> Terraform JSON on disk, atomically.
+"""Stage 7: constructs -> Terraform JSON on disk, replacing the previous output without ever losing it.
 
-The app synthesizes into a fresh temporary directory beside the target, then swaps it into place: a crash
-or an error leaves the previous output untouched, and the target is never half-written. Terraform's working
-files (.terraform, the lock file) are carried over from the previous output so `terraform plan` does not
-need a fresh `init` after every synth.
+synth replaces its output directory as a whole, so each rule below exists to make that safe:
+
+- Ownership. synth only ever replaces a directory it created. Every output carries a marker file,
+  `.cloudmap-routes-out` (MARKER; JSON `{"tool": "cloudmap-routes", ...}`). A missing or empty directory may be
+  used; any other directory without the marker (`--out .`, a source tree), a symbolic link, a file, or a path
+  under a file is refused with OutputError and nothing is touched. Deleting the marker takes a directory back.
+- Atomic swap. The new output is generated in a work directory beside the target, `.synth-<name>.<8 hex>`
+  (same filesystem, marker written first). Terraform's working files (KEEP: .terraform, the lock file, local
+  state) are hard-linked (copied where links are impossible) from the old output's stack directory into it,
+  never moved, so the old output stays whole. Then one renameat2(RENAME_EXCHANGE) swaps the two directories:
+  at every instant `<out>` is the complete old or the complete new output. Where the kernel or filesystem lacks
+  RENAME_EXCHANGE, three renames through `.synth-<name>.<hex>.ready` / `.retired` are used instead; a kill
+  between them leaves `<out>` missing for a moment, and the next synth renames the retired output back.
+- Leftovers. A killed run may leave `.synth-<name>.<hex>[.ready|.retired|.trash]` directories; the next synth
+  removes those, and only those that match the pattern exactly and carry the marker (or are empty). Trees are
+  removed marker-last, so a half-removed one is still recognised as ours.
+- Concurrency. All of it runs under flock on `.<name>.lock` beside the output (created once and left in place: it
+  is empty and harmless); a second synth into the same directory waits for the first.
+- SIGTERM. While synth runs, SIGTERM raises Terminated, so the work directory is removed and the interpreter
+  exits normally, which lets the jsii runtime stop its node process (the default action kills Python alone and
+  leaves node running). Two stretches hold SIGTERM back until they end: the swap (never cut in half) and
+  cdktf's app.synth() (node is writing into the work directory; removing it meanwhile would race).
+
+Test hook: with CLOUDMAP_ROUTES_TEST_PAUSE_AT=<step> synth prints "cloudmap-routes: paused at <step>" on stderr
+and sleeps there, so a test can kill it at exactly that step. Steps, in order: locked, generated, carried,
+exchanged (or, without RENAME_EXCHANGE: ready, set-aside), removing (an old tree half removed, marker still in).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
+import functools
 import gc
+import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import signal
+import stat
+import sys
+import threading
+import time
+from typing import Callable, Iterator
 
 from .model import Model
 from .plan import ResourcePlan, build
 
-KEEP = (".terraform", ".terraform.lock.hcl")
+TOOL = "cloudmap-routes"
+MARKER = ".cloudmap-routes-out"
+MARKER_TEXT = json.dumps({"tool": TOOL, "note": "written by `main.py synth`, which replaces this directory on "
+                          "every run; delete this file to stop it"}, indent=2) + "\n"
+# Terraform's files in stacks/<stack>/: the provider cache and lock (so `plan` needs no new `init`) and local
+# state (a local backend keeps non-default workspaces in terraform.tfstate.d of the working directory).
+KEEP = (".terraform", ".terraform.lock.hcl", "terraform.tfstate", "terraform.tfstate.backup", "terraform.tfstate.d")
+PAUSE_ENV = "CLOUDMAP_ROUTES_TEST_PAUSE_AT"
+STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+
+class OutputError(Exception):
+    """A usage error about the output directory or stack name; nothing on disk was changed. The CLI exits 2."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived during synth. A BaseException, like KeyboardInterrupt, so no `except Exception` eats it."""
+
+    def __init__(self, out: str) -> None:
+        super().__init__(out)
+        self.out = out
+        self.replaced = False  # set once the new output is in place
+
+    def __str__(self) -> str:
+        return f"interrupted by SIGTERM; {self.out} " + ("holds the new output" if self.replaced else "left as it was")
 
 
 def synthesize(model: Model, out: str, stack: str = "routes", local_endpoint: str | None = None,
-               state: str | None = None) -> str:
+               state: str | None = None, engine: str = "cdktf") -> str:
     """Write <out>/stacks/<stack>/cdk.tf.json (and cdktf's manifest); return the JSON file's path.
 
-    `state` is None (a local state file beside routes.yaml) or s3://BUCKET/KEY.
+    `state` is None (a local state file beside routes.yaml) or s3://BUCKET/KEY. `engine` is `cdktf` (CDKTF
+    writes the files) or `direct` (compiler.direct writes the same bytes without Node or jsii).
+    Raises OutputError when `out` or `stack` may not be used, Terminated on SIGTERM.
     """
-    plan = build(model, local_endpoint, state)
-    out = os.path.abspath(out)
-    parent = os.path.dirname(out)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".synth-", dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; the output is an ordinary directory
-    try:
-        synth_plan(plan, staging, stack)
-        _carry_over(os.path.join(out, "stacks", stack), os.path.join(staging, "stacks", stack))
-        _swap(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return os.path.join(out, "stacks", stack, "cdk.tf.json")
+    problem = stack_problem(stack)
+    if problem:
+        raise OutputError(problem)
+    write = engine_writer(engine)
+    plan = build(model, local_endpoint, state, stack)
+    with _sigterm_raises(out):
+        target = replace_output(out, lambda work: write(plan, work, stack), os.path.join("stacks", stack))
+    return os.path.join(target, "stacks", stack, "cdk.tf.json")
+
+
+def engine_writer(engine: str):
+    """The function that fills a fresh directory with cdktf.out's files: (plan, outdir, stack) -> None."""
+    if engine == "direct":
+        from .direct import write_direct  # imports no cdktf, constructs or jsii
+        return write_direct
+    if engine == "cdktf":
+        return synth_plan
+    raise ValueError(f"unknown engine {engine!r}: expected cdktf or direct")
 
 
 def synth_plan(plan: ResourcePlan, outdir: str, stack: str) -> None:
@@ -52,25 +115,352 @@ def synth_plan(plan: ResourcePlan, outdir: str, stack: str) -> None:
     try:
         app = cdktf.App(outdir=outdir, skip_validation=False)
         RoutesStack(app, stack, plan)
-        app.synth()
+        with _sigterm_deferred():  # node writes the files now; SIGTERM waits until it is done
+            app.synth()
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
+def stack_problem(stack: str) -> str:
+    """Why `stack` is not a usable stack name, or "". It becomes a directory (stacks/<stack>) and part of the
+    state file's name, so `../x`, an empty name and the like must never reach the filesystem."""
+    if STACK_NAME.fullmatch(stack):
+        return ""
+    return (f"stack name {stack!r} is not allowed: use 1-64 letters, digits, '-' or '_', starting with a letter "
+            f"(it names the directory stacks/<stack> and the state file)")
+
+
+def output_problem(out: str) -> str:
+    """Why synth must not replace `out`, or "" when it may: it is missing, empty, or carries our marker."""
+    target = os.path.abspath(out)
+    parent, name = os.path.split(target)
+    if not name:
+        return f"output directory '{out}' is the filesystem root; choose a directory of its own with --out"
+    try:
+        mode = os.lstat(target).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return _parent_problem(out, parent)
+    except OSError as exc:
+        return f"output directory '{out}': cannot inspect it: {exc.strerror}"
+    if stat.S_ISLNK(mode):
+        return (f"output directory '{out}' is a symbolic link; synth replaces its output directory as a whole and "
+                f"does not follow links: pass a real directory with --out")
+    if not stat.S_ISDIR(mode):
+        return f"output directory '{out}' is a file, not a directory; choose another --out"
+    if is_owned(target) or _is_empty(target):
+        return ""
+    return (f"output directory '{out}' is not empty and synth did not create it (it has no {MARKER} file); "
+            f"synth replaces its output directory as a whole, so it leaves this one alone: pass a new or empty "
+            f"directory with --out (or, if '{out}' is an older synth's output, delete it first)")
+
+
+def is_owned(directory: str) -> bool:
+    """True when `directory` carries our marker: a regular file (not a link) naming this tool."""
+    try:
+        fd = os.open(os.path.join(directory, MARKER), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        data = json.loads(os.read(fd, 4096))
+    except (OSError, ValueError):
+        return False
+    finally:
+        os.close(fd)
+    return isinstance(data, dict) and data.get("tool") == TOOL
+
+
+def replace_output(out: str, generate: Callable[[str], None], keep_in: str) -> str:
+    """Make the tree `generate(work_dir)` writes the directory `out`; return its absolute path.
+
+    Terraform's working files (KEEP) under `keep_in` (relative, e.g. stacks/routes) of the old output are carried
+    into the new one. Raises OutputError when `out` is not ours to replace; then nothing at all is created.
+    """
+    _refuse(output_problem(out))  # before the lock file, so a refusal leaves no trace
+    target = os.path.abspath(out)
+    parent, name = os.path.split(target)
+    _make_parent(out, parent)
+    with _locked(out, parent, name):
+        _checkpoint("locked")
+        _recover(target)
+        _refuse(output_problem(out))  # again: it may have changed while we waited for the lock
+        _sweep(target)
+        _generate_and_swap(target, generate, keep_in)
+    return target
+
+
+def _generate_and_swap(target: str, generate: Callable[[str], None], keep_in: str) -> None:
+    """The work directory either becomes `target` or is removed; the old output is removed once replaced."""
+    work = _new_work_dir(*os.path.split(target))
+    replaced, retired = False, None
+    try:
+        generate(work)
+        _checkpoint("generated")
+        _carry_over(os.path.join(target, keep_in), os.path.join(work, keep_in))
+        _checkpoint("carried")
+        with _sigterm_deferred():
+            retired = _swap(work, target)
+            replaced = True
+        if retired:
+            _remove_tree(retired)
+    except BaseException as exc:
+        leftover = retired if replaced else work
+        if leftover:
+            with contextlib.suppress(OSError):
+                _remove_tree(leftover)
+        with contextlib.suppress(OSError):
+            _recover(target)  # only an error between the fallback's renames needs this
+        if isinstance(exc, Terminated):
+            exc.replaced = replaced
+        raise
+
+
+def _refuse(problem: str) -> None:
+    if problem:
+        raise OutputError(problem)
+
+
+def _parent_problem(out: str, parent: str) -> str:
+    """`out` does not exist: the nearest existing ancestor must be a directory (`file/x` is refused)."""
+    path = parent
+    while not os.path.isdir(path):  # follows links: a linked parent directory is fine
+        if os.path.lexists(path):
+            return f"output directory '{out}': {path} is not a directory; choose another --out"
+        up = os.path.dirname(path)
+        if up == path:
+            break
+        path = up
+    return ""
+
+
+def _make_parent(out: str, parent: str) -> None:
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"output directory '{out}': cannot create {parent}: {exc.strerror}") from None
+
+
+def _is_empty(directory: str) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _locked(out: str, parent: str, name: str) -> Iterator[None]:
+    """Hold flock on `.<name>.lock` beside the output, so two synths into one directory take turns."""
+    path = os.path.join(parent, f".{name}.lock")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise OutputError(f"output directory '{out}': cannot open the lock file {path}: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OutputError(f"output directory '{out}': the lock file {path} is not a regular file")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another synth into {out} to finish (lock {path})", file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock; the kernel does the same when the process is killed
+
+
+def _leftovers(target: str) -> list[tuple[str, str]]:
+    """Directories a killed synth into `target` may have left beside it: (path, kind), kind in "" (work),
+    ready, retired, trash. Only exact name matches that carry our marker (or are empty) qualify."""
+    parent, name = os.path.split(target)
+    pattern = re.compile(r"\.synth-" + re.escape(name) + r"\.[0-9a-f]{8}(?:\.(ready|retired|trash))?")
+    found = []
+    with os.scandir(parent) as entries:
+        for entry in entries:
+            match = pattern.fullmatch(entry.name)
+            if match and entry.is_dir(follow_symlinks=False) and (is_owned(entry.path) or _is_empty(entry.path)):
+                found.append((entry.path, match.group(1) or ""))
+    return sorted(found)
+
+
+def _recover(target: str) -> None:
+    """A run killed between the fallback's renames leaves `target` missing and the complete old output set aside
+    (`.retired`; the new one, `.ready`, is complete too): put one back before anything else happens."""
+    if os.path.lexists(target):
+        return
+    complete = [(kind != "retired", path) for path, kind in _leftovers(target) if kind in ("ready", "retired")]
+    if complete:
+        os.rename(min(complete)[1], target)  # the retired (previous) output first: the killed run never finished
+
+
+def _sweep(target: str) -> None:
+    """Remove what killed runs left beside `target` (only while holding the lock: no live run owns them then)."""
+    for path, kind in _leftovers(target):
+        if kind in ("ready", "retired"):
+            path = _rename_to_trash(path)  # a half-removed tree must never look complete to _recover
+        _remove_tree(path)
+
+
+def _new_work_dir(parent: str, name: str) -> str:
+    while True:
+        path = os.path.join(parent, f".synth-{name}.{secrets.token_hex(4)}")
+        try:
+            os.mkdir(path, 0o777)  # the umask applies: an ordinary directory (mkdtemp's would be private)
+            break
+        except FileExistsError:
+            continue
+    with open(os.path.join(path, MARKER), "x") as marker:  # first, so a killed run's tree is known to be ours
+        marker.write(MARKER_TEXT)
+    return path
+
+
 def _carry_over(old_stack: str, new_stack: str) -> None:
+    """Give the new stack directory Terraform's files from the old one. Hard links (or copies), never a move:
+    until the swap the old output must stay whole, with its .terraform, lock file and state."""
+    if not os.path.isdir(old_stack):
+        return
     for name in KEEP:
         source = os.path.join(old_stack, name)
-        if os.path.exists(source):
-            os.rename(source, os.path.join(new_stack, name))
+        if os.path.lexists(source):
+            os.makedirs(new_stack, exist_ok=True)
+            _link_copy(source, os.path.join(new_stack, name))
 
 
-def _swap(staging: str, out: str) -> None:
-    if os.path.exists(out):
-        retired = out + ".old"
-        shutil.rmtree(retired, ignore_errors=True)
-        os.rename(out, retired)
-        os.rename(staging, out)
-        shutil.rmtree(retired, ignore_errors=True)
+def _link_copy(source: str, dest: str) -> None:
+    """Copy a file or tree as hard links, keeping symbolic links as links (Terraform links providers from a
+    cache or mirror). A provider binary is hundreds of MB; a hard link costs nothing."""
+    if os.path.islink(source):
+        os.symlink(os.readlink(source), dest)
+    elif os.path.isdir(source):
+        shutil.copytree(source, dest, symlinks=True, copy_function=_link_or_copy)
     else:
-        os.rename(staging, out)
+        _link_or_copy(source, dest)
+
+
+def _link_or_copy(source: str, dest: str) -> None:
+    try:
+        os.link(source, dest, follow_symlinks=False)
+    except OSError:  # another filesystem below us, or one without hard links
+        shutil.copy2(source, dest, follow_symlinks=False)
+
+
+def _swap(work: str, target: str) -> str | None:
+    """Put `work` at `target`; return the path now holding the previous output (to remove), if any."""
+    if not os.path.lexists(target):
+        os.rename(work, target)
+        return None
+    if _exchange(work, target):
+        _checkpoint("exchanged")
+        return _rename_to_trash(work)
+    ready = work + ".ready"
+    os.rename(work, ready)
+    _checkpoint("ready")
+    retired = work + ".retired"
+    os.rename(target, retired)  # from here until the next rename `target` is missing; _recover repairs that
+    _checkpoint("set-aside")
+    os.rename(ready, target)
+    return _rename_to_trash(retired)
+
+
+def _exchange(a: str, b: str) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where that is not supported."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(-100, os.fsencode(a), -100, os.fsencode(b), 2) == 0:  # AT_FDCWD, RENAME_EXCHANGE
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), a, None, b)
+
+
+@functools.lru_cache(maxsize=None)
+def _renameat2():
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):  # not glibc >= 2.28 / not Linux
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+    function.restype = ctypes.c_int
+    return function
+
+
+def _rename_to_trash(path: str) -> str:
+    """Rename one of our trees to its `.trash` name before removing it, so a half-removed `.retired` tree is
+    never mistaken for a complete output."""
+    trash = re.sub(r"\.(ready|retired|trash)$", "", path) + ".trash"
+    if trash != path:
+        if os.path.lexists(trash):
+            _remove_tree(trash)
+        os.rename(path, trash)
+    return trash
+
+
+def _remove_tree(path: str) -> None:
+    """Remove one of our trees, marker last: if this is cut short, what is left still carries the marker and the
+    next synth finishes the job."""
+    with os.scandir(path) as entries:
+        children = [entry for entry in entries if entry.name != MARKER]
+    for entry in children:
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+    _checkpoint("removing")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(path, MARKER))
+    os.rmdir(path)
+
+
+class _Sigterm:
+    """Where SIGTERM must wait (`depth` > 0), the handler parks its Terminated in `pending` instead of raising."""
+
+    depth = 0
+    pending: Terminated | None = None
+
+
+@contextlib.contextmanager
+def _sigterm_raises(out: str) -> Iterator[None]:
+    """Turn SIGTERM into Terminated while synth runs, so clean-up and the jsii runtime's shutdown happen."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers
+        return
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the clean-up finish
+        if _Sigterm.depth:
+            _Sigterm.pending = Terminated(out)
+        else:
+            raise Terminated(out)
+
+    _Sigterm.pending = None
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def _sigterm_deferred() -> Iterator[None]:
+    """Hold SIGTERM back until the block is done: the swap must not be cut in half, and while cdktf's node
+    process writes files into the work directory, removing that directory would race with it. A flag, not the
+    signal mask: a masked signal would be inherited by the node process jsii may start meanwhile."""
+    _Sigterm.depth += 1
+    try:
+        yield
+    finally:
+        _Sigterm.depth -= 1
+        if not _Sigterm.depth and _Sigterm.pending is not None:
+            pending, _Sigterm.pending = _Sigterm.pending, None
+            raise pending
+
+
+def _checkpoint(step: str) -> None:
+    """Test hook (CLOUDMAP_ROUTES_TEST_PAUSE_AT=<step>): announce the step and sleep, so a test can kill us there."""
+    if os.environ.get(PAUSE_ENV) == step:
+        print(f"cloudmap-routes: paused at {step}", file=sys.stderr, flush=True)
+        time.sleep(60)

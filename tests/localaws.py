@@ -124,7 +124,9 @@ class LocalStack:
 
     def synth(self, text: str) -> None:
         from compiler.synth import synthesize
-        synthesize(model_of(text), str(self.root / "cdktf.out"), "routes", local_endpoint=self.moto.url)
+        # The direct engine: the same bytes as CDKTF (tests/test_engine_parity.py), without starting jsii.
+        synthesize(model_of(text), str(self.root / "cdktf.out"), "routes", local_endpoint=self.moto.url,
+                   engine="direct")
 
 
 def reach(stack: LocalStack, health: str = "HEALTHY") -> dict[str, set[str]]:

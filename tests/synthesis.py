@@ -1,4 +1,8 @@
-"""Helpers for tests that synthesize: in-process, one jsii runtime for the whole pytest session."""
+"""Helpers for tests that synthesize, in-process.
+
+Tests whose subject is not CDKTF use the direct engine (the same bytes, without jsii: see
+tests/test_engine_parity.py); `engine="cdktf"` runs CDKTF, with one jsii runtime for the whole pytest session.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,11 @@ import tempfile
 
 from compiler import compile_text
 from compiler.diagnostics import render_text
+from compiler.direct import write_direct
 from compiler.plan import build
 from compiler.synth import synth_plan
+
+WRITERS = {"direct": write_direct, "cdktf": synth_plan}  # (plan, outdir, stack) -> None
 
 
 def model_of(text: str):
@@ -18,11 +25,12 @@ def model_of(text: str):
     return model
 
 
-def synth_text(text: str, local_endpoint: str | None = None, stack: str = "routes", state: str | None = None) -> str:
+def synth_text(text: str, local_endpoint: str | None = None, stack: str = "routes", state: str | None = None,
+               engine: str = "direct") -> str:
     """routes.yaml text -> the bytes of cdk.tf.json."""
     with tempfile.TemporaryDirectory() as out:
-        synth_plan(build(model_of(text), local_endpoint, state), out, stack)
-        return (pathlib.Path(out) / "stacks" / stack / "cdk.tf.json").read_text()
+        WRITERS[engine](build(model_of(text), local_endpoint, state, stack), out, stack)
+        return (pathlib.Path(out) / "stacks" / stack / "cdk.tf.json").read_text(encoding="utf-8")
 
 
 def synth_json(text: str, **kwargs) -> dict:

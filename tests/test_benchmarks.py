@@ -12,12 +12,13 @@ def test_generated_files_compile_up_to_the_quota_and_are_refused_beyond_it():
         assert model is not None and len(model.routes) == count, diagnostics
     model, diagnostics = compile_text(routes_yaml(1000))
     assert model is None
-    # 1000 routes over 4 services, a third filtered on 50 shards: at most 4 + 200 integrations, so only the
-    # route quota refuses it.
-    assert [d.message for d in diagnostics if d.code == "E309"] == ["1000 routes; an HTTP API allows 300"]
+    # Refused by the HTTP API's quotas (routes, and with one integration per route, integrations too).
+    assert "1000 routes; an HTTP API allows 300" in [d.message for d in diagnostics if d.code == "E309"]
 
 
-def test_generated_files_share_integrations_as_real_files_do():
-    from compiler.plan import group_integrations
-    model, _ = compile_text(routes_yaml(300))
-    assert len({i.name for i in group_integrations(model).values()}) < len(model.routes)
+def test_generated_files_plan_one_integration_per_route_a_third_of_them_filtered():
+    from compiler.plan import build
+    plan = build(compile_text(routes_yaml(300))[0])
+    integrations = plan.of_type("aws_apigatewayv2_integration")
+    assert len(integrations) == len(plan.of_type("aws_apigatewayv2_route")) == 300
+    assert sum("?" in str(i.args["integration_uri"]) for i in integrations) == 100

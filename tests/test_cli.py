@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 from .conftest import ROOT
-
-
-def run(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
+from .helpers import run_main as run
 
 
 def test_check_valid_file_exits_0():
@@ -37,7 +31,9 @@ def test_check_json_format_prints_diagnostics_on_stdout():
     assert result.returncode == 0
     diagnostics = json.loads(result.stdout)
     assert {d["code"] for d in diagnostics} == {"W401", "W402", "W403", "W404", "W405"}
-    assert set(diagnostics[0]) == {"severity", "file", "line", "col", "code", "message", "hint"}
+    assert set(diagnostics[0]) == {"severity", "file", "line", "col", "code", "message", "hint", "loc"}
+    assert {(d["code"], d["loc"]) for d in diagnostics} >= {("W402", "services.static"),
+                                                             ("W403", "routes[0].filter.leader")}
 
 
 def test_usage_error_exits_2():

@@ -78,14 +78,34 @@ def test_multi_attribute_filters_are_sorted_and_percent_encoded():
     assert _integration_of(res, "any_proxy")["integration_uri"].endswith("?deployment=blue&stage=prod")
 
 
-def test_routes_with_the_same_service_filter_and_options_share_one_integration():
+def test_each_route_has_its_own_integration_at_the_route_s_name():
     model = model_of((ROOT / "examples" / "shared.yaml").read_text())
     res = resources(synth_json((ROOT / "examples" / "shared.yaml").read_text()))
-    integrations = sorted(a for a in res if a.startswith("aws_apigatewayv2_integration."))
+    integrations = sorted(a.split(".", 1)[1] for a in res if a.startswith("aws_apigatewayv2_integration."))
     assert len(model.routes) == 12
-    assert integrations == ["aws_apigatewayv2_integration.delete_follower_proxy",
-                            "aws_apigatewayv2_integration.delete_leader_proxy",
-                            "aws_apigatewayv2_integration.delete_nodes_proxy"]
+    assert integrations == sorted(r.id for r in model.routes)
+    for route in model.routes:
+        assert res[f"aws_apigatewayv2_route.{route.id}"]["target"] == \
+            f"integrations/${{aws_apigatewayv2_integration.{route.id}.id}}"
+
+
+@pytest.mark.parametrize("new_id", ["aaa", "zzz", "get_a"])
+def test_adding_a_route_leaves_every_other_block_as_it_was(new_id):
+    """Whatever id the new route has (sorting first or last), no other address or argument changes."""
+    before = {b.address: b for b in build(model_of(BUNDLED)).blocks}
+    after = {b.address: b for b in build(model_of(
+        BUNDLED + f'\n  - route: GET /a\n    id: {new_id}\n    service: raft\n    filter: {{leader: "true"}}\n'
+        "    authorization: operators\n")).blocks}
+    assert set(after) - set(before) == {f"aws_apigatewayv2_route.{new_id}", f"aws_apigatewayv2_integration.{new_id}"}
+    assert {a: after[a] for a in before} == before
+
+
+def test_integrations_and_the_vpc_link_are_created_before_the_old_ones_are_destroyed(bundled):
+    """AWS refuses to delete an integration routes reference, or a VPC link integrations reference."""
+    for address, args in bundled.items():
+        if address.startswith(("aws_apigatewayv2_integration.", "aws_apigatewayv2_vpc_link.")):
+            assert args["lifecycle"] == {"create_before_destroy": True}, address
+    assert bundled["aws_service_discovery_service.raft"]["force_destroy"] is True
 
 
 def test_static_instances_carry_ip_port_and_custom_attributes_as_strings():

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler import compile_text
+from compiler import compile_text, routekeys, rules, schema
 from compiler.diagnostics import CODES, Diagnostic
-from compiler.loader import decode, load_text
+from compiler.loader import Lines, decode, load_text
 
 from .conftest import ROOT
 
@@ -63,3 +66,117 @@ def test_loader_keeps_positions_of_keys_and_values():
     assert problems == []
     assert (document.source.key(("a", "b")).line, document.source.key(("a", "b")).col) == (2, 3)
     assert (document.source.value(("a", "b", 1, "c")).line, document.source.value(("a", "b", 1, "c")).col) == (2, 14)
+
+
+# --- positions: always inside the text as an editor shows it ------------------------------------------------
+
+LAYOUT = list("ab:- {}[],'\"#&*!|>%@`\\\t\n\r") + ["\u2028", "\u2029", "\x85", "  ", "\n  ", "\n- "]
+
+
+def _assert_positions_as_shown(text, diagnostics):
+    lines = Lines(text.removeprefix("\ufeff"))
+    for d in diagnostics:
+        if d.line:  # 0: about the whole file
+            assert 1 <= d.line <= len(lines), d
+            assert 1 <= d.col <= len(lines[d.line]) + 1, d
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(LAYOUT), max_size=80).map("".join))
+def test_positions_are_where_an_editor_shows_them(text):
+    model, diagnostics = compile_text(text)
+    _assert_only_diagnostics(model, diagnostics)
+    _assert_positions_as_shown(text, diagnostics)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, len(BUNDLED)), st.sampled_from(["\u2028", "\u2029", "\x85"]))
+def test_a_line_separator_anywhere_is_refused_where_it_is(at, separator):
+    text = BUNDLED[:at] + separator + BUNDLED[at:]
+    model, diagnostics = compile_text(text)
+    assert model is None
+    where = Lines(text).pos(at)
+    assert [(d.line, d.col) for d in diagnostics if d.code == "E107"] == [(where.line, where.col)]
+    _assert_positions_as_shown(text, diagnostics)
+
+
+# --- characters: refused however they are written, and only those ------------------------------------------
+
+REFUSED = st.one_of(st.integers(0x00, 0x08), st.integers(0x0A, 0x1F), st.integers(0x7F, 0x9F),
+                    st.sampled_from([0x2028, 0x2029, 0xFFFE, 0xFFFF, 0x1FFFE, 0x10FFFF]), st.integers(0xD800, 0xDFFF),
+                    st.integers(0xFDD0, 0xFDEF)).map(chr)
+
+
+@settings(max_examples=200, deadline=None)
+@given(REFUSED, st.sampled_from(["x", "u", "U"]))
+def test_a_refused_character_written_as_an_escape_is_refused(char, kind):
+    width = {"x": 2, "u": 4, "U": 8}[kind]
+    if ord(char) >= 16 ** width:
+        kind, width = "U", 8
+    escape = f"\\{kind}{ord(char):0{width}X}"
+    text = BUNDLED.replace("  name: raft-api", f'  name: "raft{escape}api"', 1)
+    model, diagnostics = compile_text(text)
+    assert model is None
+    assert [(d.line, d.col, d.code) for d in diagnostics if d.code == "E107"] == [(13, 14, "E107")]
+    assert escape in diagnostics[0].message and f"U+{ord(char):04X}" in diagnostics[0].message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.characters(categories=["L", "M", "N", "P", "S", "Zs"]))
+def test_printable_text_is_never_refused_as_a_character(char):
+    text = BUNDLED.replace("  name: raft-api", f"  description: {yaml.safe_dump(f'a{char}b').split(chr(10))[0]}\n"
+                           "  name: raft-api", 1)
+    _, diagnostics = compile_text(text)
+    assert "E107" not in {d.code for d in diagnostics}
+
+
+# --- JSON-Schema-only patterns say what the validator says -------------------------------------------------
+
+def _published(pattern: str, text: str) -> bool:
+    return re.search(pattern, text) is not None  # jsonschema's reading of "pattern" (ECMA-262, unanchored)
+
+
+ROUTE_PARTS = ["GET", "get", "ANY", "GETT", "POST", "PUT", " ", "/", "//", "{", "}", "+", "id", "x", "a.b", "{id}",
+               "{id+}", "{proxy+}", "%", "$default", "-", "\t", "é", "~", "{a}", "{ab}", "*", "?"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(ROUTE_PARTS), max_size=10).map("".join))
+def test_the_published_route_key_pattern_accepts_exactly_the_valid_route_keys(text):
+    assert _published(schema.ROUTE_KEY, text) == (routekeys.parse_route_key(text)[0] is not None)
+
+
+def test_the_published_route_key_pattern_limits_the_path_to_1000_characters():
+    for length in (999, 1000, 1001):
+        text = "GET /" + "a" * (length - 1)
+        valid = routekeys.parse_route_key(text)[0] is not None
+        assert _published(schema.ROUTE_KEY, text) == valid == (length <= 1000)
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+OCTETS = st.one_of(st.integers(0, 300).map(str),
+                   st.sampled_from(["00", "01", "010", "", "a", "-1", " 1", "0x1", "1e1"]))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(OCTETS, min_size=1, max_size=5).map(".".join))
+def test_the_published_ipv4_pattern_accepts_exactly_the_addresses_the_validator_does(text):
+    assert _published(schema.IPV4, text) == _is_ipv4(text)
+
+
+ATTRIBUTE_TEXT = st.lists(st.sampled_from(list("aZ09 \t!~_:-é") + ["AWS_", "aws_"]), max_size=8).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(ATTRIBUTE_TEXT)
+def test_the_published_attribute_patterns_say_what_the_validator_says(text):
+    key_ok = bool(rules.ATTR_KEY.match(text)) and not text.startswith("AWS_")
+    assert _published(schema.ATTRIBUTE_KEY, text) == key_ok
+    assert _published(schema.ATTRIBUTE_VALUE, text) == bool(rules.ATTR_VALUE.match(text))

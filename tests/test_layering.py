@@ -6,9 +6,10 @@ import ast
 
 from .conftest import ROOT
 
-ORDER = ["diagnostics", "loader", "schema", "spec", "model", "validator", "plan", "bindings", "emit", "synth", "review",
-         "cli"]
+ORDER = ["diagnostics", "loader", "schema", "spec", "names", "routekeys", "model", "deployed", "rules", "validator",
+         "catalogue", "plan", "direct", "bindings", "emit", "synth", "review", "routing", "discovery", "status", "gateway", "cli"]
 EMISSION = {"bindings", "emit", "synth"}
+RUNTIME = {"routing", "discovery", "status", "gateway"}  # read the model and the deployed system; never the emitters
 HEAVY = {"cdktf", "constructs", "jsii", "cdktf_cdktf_provider_aws"}
 
 
@@ -44,3 +45,21 @@ def test_only_the_emission_layer_imports_cdktf():
     for module in ORDER:
         heavy = _imports(module) & HEAVY
         assert module in EMISSION or not heavy, f"{module} imports {heavy}"
+
+
+def test_runtime_tools_read_the_model_never_the_emitters():
+    for module in RUNTIME:
+        emitters = _imports(module) & {"plan", "direct", "bindings", "emit", "synth"}
+        assert not emitters, f"{module} imports {emitters}"
+
+
+def test_the_direct_engine_reaches_no_cdktf_even_through_other_modules():
+    """compiler.direct writes CDKTF's bytes without Node: nothing it imports, directly or not, loads cdktf/jsii."""
+    seen, todo = set(), ["direct"]
+    while todo:
+        module = todo.pop()
+        seen.add(module)
+        imports = _imports(module)
+        assert not imports & HEAVY, f"direct reaches {module}, which imports {imports & HEAVY}"
+        todo += sorted((imports & set(ORDER)) - seen)
+    assert not seen & EMISSION, f"direct reaches the CDKTF emission layer: {seen & EMISSION}"

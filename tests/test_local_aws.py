@@ -1,6 +1,8 @@
 """Apply the synthesized JSON with real Terraform to a local AWS (moto's server on 127.0.0.1) and prove it right:
 idempotent plans, stable addresses under reordering, minimal plans for additions and filter edits, the routing
-semantics (which instances each route reaches), health gating, and a destroy that leaves nothing behind.
+semantics (which instances each route reaches), health gating, a destroy that leaves nothing behind, and every
+kind of change the review tool knows applied and applied back on a local AWS as strict as AWS about deletions
+(tests/moto_launcher.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .conftest import ROOT
 from .localaws import DEFAULT_REGION, LocalAccount, LocalStack, MotoServer, reach
 from .synthesis import model_of, reverse_routes
 from .terraform import available, terraform_env
-from .test_review import CASES
+from .cases import CASES
 
 pytestmark = [pytest.mark.localaws,
               pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
@@ -79,11 +81,14 @@ class TestBundledExample:
         local.synth(reverse_routes(text))
         assert local.terraform.plan_changes() == []
 
-    def test_adding_a_route_with_a_shared_integration_plans_only_that_route(self, stack):
+    def test_a_route_like_another_gets_its_own_integration(self, stack):
+        """Same service, filter and options as `leader`: still its own integration, so that removing either
+        route later never touches the other's."""
         local, text = stack
         local.synth(text + '\n  - route: POST /leader\n    service: raft\n    filter: {leader: "true"}\n'
-                           "    authorization: operators\n    timeout_ms: 5000\n")
-        assert local.terraform.plan_changes() == [("aws_apigatewayv2_route.post_leader", ("create",))]
+                           "    authorization: operators\n    scopes: [raft/admin]\n    timeout_ms: 5000\n")
+        assert sorted(local.terraform.plan_changes()) == [("aws_apigatewayv2_integration.post_leader", ("create",)),
+                                                          ("aws_apigatewayv2_route.post_leader", ("create",))]
 
     def test_adding_a_route_with_a_new_filter_plans_its_route_and_integration(self, stack):
         local, text = stack
@@ -234,3 +239,87 @@ class TestSecureExample:
         stack[0].terraform.destroy()
         assert_nothing_left(stack[0])
         assert stack[0].client("apigatewayv2").get_domain_names()["Items"] == []
+
+
+def planned(local: LocalStack) -> list[tuple[str, str]]:
+    """Plan into tfplan; (address, action) of every change, from `plan -json` (one Terraform run, no `show`)."""
+    out = local.terraform.run("plan", "-input=false", "-out=tfplan", "-json").stdout
+    messages = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return sorted((m["change"]["resource"]["addr"], m["change"]["action"]) for m in messages
+                  if m.get("type") == "planned_change")
+
+
+def assert_plan_empty(local: LocalStack) -> None:
+    local.terraform.run("plan", "-input=false", "-detailed-exitcode")  # exit 2 (changes) fails with the plan text
+
+
+def register_ecs_tasks(local: LocalStack) -> None:
+    """What ECS keeps registered in the service that exists now (RegisterInstance of a known id updates it)."""
+    sd, service_id = local.client("servicediscovery"), local.terraform.outputs()["service_raft_id"]
+    for instance_id, attributes in ECS_TASKS.items():
+        sd.register_instance(ServiceId=service_id, InstanceId=instance_id, Attributes=attributes)
+
+
+FIRST_ROUTE = '\n  - route: GET /a\n    id: aaa\n    service: raft\n    filter: {leader: "true"}\n'  # sorts before every id
+
+# Each step applies these kinds of change (tests/cases.py) at once, then applies the original back. Kinds share a
+# step only when Terraform carries them out the same way or on resources that do not meet, to keep the run short;
+# a service replaced under a new name and one replaced under its own name are different steps (the second needs
+# the old service gone before the new one can take its name).
+SEQUENCE = {
+    "in-place": ("authorization-changed", "throttling-changed", "timeout-changed", "filter-changed",
+                 "route-key-renamed", "log-group-kms-key", "no-change"),
+    "route-added": ("route-added",),
+    "route-removed": ("route-removed",),
+    "service-name": ("service-name",),
+    "namespace-name": ("namespace-name",),
+    "namespace-vpc": ("namespace-vpc",),
+    "vpc-link-and-stage": ("vpc-link-subnets", "vpc-link-security-groups", "stage-name"),
+    "service-replaced-under-its-name": ("dns-record-type", "routing-policy", "health-check"),
+}
+ROUTE_PLANS = {  # step -> (plan there, plan back): adding or removing a route touches only it and its integration
+    "route-added": ([(f"aws_apigatewayv2_{kind}.{route}", "create") for kind in ("integration", "route")
+                     for route in ("aaa", "drop_leader")],
+                    [(f"aws_apigatewayv2_{kind}.{route}", "delete") for kind in ("integration", "route")
+                     for route in ("aaa", "drop_leader")]),
+    "route-removed": ([("aws_apigatewayv2_integration.follower", "delete"), ("aws_apigatewayv2_route.follower", "delete")],
+                      [("aws_apigatewayv2_integration.follower", "create"), ("aws_apigatewayv2_route.follower", "create")]),
+}
+
+
+def test_the_sequence_applies_every_kind_of_change():
+    assert sorted(kind for kinds in SEQUENCE.values() for kind in kinds) == sorted(CASES)
+
+
+@pytest.mark.parametrize("stack", ["routes.yaml"], indirect=True, scope="class")
+class TestEveryChangeAppliesAndAppliesBack:
+    """On one applied stack, with ECS's tasks registered all along: each step's apply succeeds, the next plan is
+    empty, applying the original back succeeds, its next plan is empty, and every route still reaches exactly the
+    tasks its filter names. Replacing the Cloud Map service relies on its force_destroy (the local AWS, like AWS,
+    refuses to delete a service with registered instances); replacing the VPC link or an integration relies on
+    create_before_destroy (it refuses to delete one still in use)."""
+
+    @pytest.mark.parametrize("step", SEQUENCE)
+    def test_applies_and_applies_back(self, stack, step):
+        local, text = stack
+        head = (ROOT / "routes.yaml").read_text()
+        for kind in SEQUENCE[step]:
+            head = CASES[kind][0](head)
+        if step == "route-added":
+            head += FIRST_ROUTE
+        for target, expected in zip((local.localise(head), text), ROUTE_PLANS.get(step, (None, None))):
+            register_ecs_tasks(local)
+            local.synth(target)
+            if expected is None:
+                local.terraform.apply()
+            else:
+                assert planned(local) == sorted(expected)
+                local.terraform.run("apply", "-input=false", "tfplan")
+            assert_plan_empty(local)
+        register_ecs_tasks(local)
+        assert reach(local) == expected_reach(text, ECS_TASKS)
+
+    def test_destroy_with_the_tasks_still_registered_leaves_nothing_behind(self, stack):
+        local, _ = stack
+        local.terraform.destroy()  # force_destroy deregisters what ECS left
+        assert_nothing_left(local)

@@ -39,15 +39,15 @@ def test_reordering_routes_gives_byte_identical_output(path):
     assert synth_text(reversed_text) == synth_text(text)
 
 
-def test_adding_a_route_adds_only_its_own_resources():
+def test_adding_a_route_adds_only_its_own_route_and_integration():
+    """Even when it shares a filter with another route and its id sorts first: nothing else is renamed."""
     text = (ROOT / "routes.yaml").read_text()
     before = resources(synth_json(text))
-    after = resources(synth_json(text + "\n  - route: POST /leader\n    service: raft\n    filter:\n"
+    after = resources(synth_json(text + "\n  - route: GET /a\n    id: a_first\n    service: raft\n    filter:\n"
                                           '      leader: "true"\n    authorization: operators\n    timeout_ms: 5000\n'))
-    # Same service, filter and options as the leader route: it shares that route's integration.
-    assert sorted(set(after) - set(before)) == ["aws_apigatewayv2_route.post_leader"]
+    assert sorted(set(after) - set(before)) == ["aws_apigatewayv2_integration.a_first", "aws_apigatewayv2_route.a_first"]
     assert {a: before[a] for a in before} == {a: after[a] for a in before}
-    assert after["aws_apigatewayv2_route.post_leader"]["target"] == "integrations/${aws_apigatewayv2_integration.leader.id}"
+    assert after["aws_apigatewayv2_route.a_first"]["target"] == "integrations/${aws_apigatewayv2_integration.a_first.id}"
 
 
 def test_a_route_with_a_new_filter_adds_its_route_and_integration():

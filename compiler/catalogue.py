@@ -1,0 +1,113 @@
+"""Provider facts: one record per Terraform resource type (and data source) this tool emits. Plain data.
+
+Everything the tool knows about a type beyond the plan's argument values lives here, once:
+
+- `replaced_by`: the arguments whose change makes Terraform replace the resource (ForceNew in hashicorp/aws 5.x;
+  AWS-FACTS section 4). `review.diff` predicts replacements from them.
+- `map_arguments`: arguments whose value is a map of user keys (`tags`), not a nested block. The CDKTF engine
+  passes them as plain dicts; a nested block becomes the bindings' struct class.
+- `lifecycle`: Terraform's lifecycle meta-arguments, which `plan` puts on every block of the type.
+- `on_replace` / `on_delete`: what a reviewer must be told when Terraform replaces or deletes one.
+
+`plan`, `emit` and `review` read these records; none of them keeps a table of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .names import DATA, MANAGED
+
+# Resources whose replacement must not delete the old one first: AWS refuses to delete an integration that
+# routes reference, or a VPC link that integrations reference (terraform-provider-aws#12195).
+CREATE_BEFORE_DESTROY: tuple[tuple[str, Any], ...] = (("create_before_destroy", True),)
+
+TAGS = ("tags",)
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str  # the Terraform type, e.g. aws_apigatewayv2_route
+    mode: str = MANAGED
+    replaced_by: tuple[str, ...] = ()  # argument paths, `block.argument` for nested blocks
+    map_arguments: tuple[str, ...] = ()
+    lifecycle: tuple[tuple[str, Any], ...] = ()
+    on_replace: str = ""
+    on_delete: str = ""
+
+    def forces_replacement(self, path: str) -> bool:
+        """Whether a change at this argument path (`dns_config.routing_policy`) makes Terraform replace it."""
+        return any(path == p or path.startswith(p + ".") for p in self.replaced_by)
+
+
+_NAMESPACE = "new namespace: every Cloud Map service in it is replaced too, with all that follows from that"
+# aws_service_discovery_service has force_destroy = true (plan.py): deleting it deregisters what is registered.
+_SERVICE_GONE = ("force_destroy deregisters every instance still registered: their traffic stops; "
+                 "ECS services registered to it must be recreated (ECS sets service discovery only when a service "
+                 "is created)")
+
+_TYPES = (
+    ResourceType("aws_service_discovery_http_namespace", replaced_by=("name", "description"), map_arguments=TAGS,
+                 on_replace=_NAMESPACE),
+    ResourceType("aws_service_discovery_private_dns_namespace", replaced_by=("name", "vpc", "description"),
+                 map_arguments=TAGS, on_replace=_NAMESPACE),
+    ResourceType("aws_service_discovery_public_dns_namespace", replaced_by=("name", "description"),
+                 map_arguments=TAGS, on_replace=_NAMESPACE),
+    ResourceType("aws_service_discovery_service",
+                 replaced_by=("name", "namespace_id", "type", "dns_config.namespace_id", "dns_config.routing_policy",
+                              "dns_config.dns_records.type", "health_check_config.type",
+                              "health_check_custom_config"),
+                 map_arguments=TAGS,
+                 on_replace="new Cloud Map service ID and ARN: every integration targeting it is rewritten; "
+                 + _SERVICE_GONE,
+                 on_delete="the Cloud Map service is deleted: " + _SERVICE_GONE),
+    ResourceType("aws_service_discovery_instance", replaced_by=("instance_id", "service_id"),
+                 map_arguments=("attributes",),
+                 on_replace="instance deregistered and registered again: a brief gap in its traffic"),
+    ResourceType("aws_apigatewayv2_vpc_link", replaced_by=("subnet_ids", "security_group_ids"), map_arguments=TAGS,
+                 lifecycle=CREATE_BEFORE_DESTROY,
+                 on_replace="a new link is created before the old one is deleted (create_before_destroy): "
+                 "integrations switch to it once it is AVAILABLE, which takes minutes; the old link is deleted "
+                 "afterwards. Both exist meanwhile, so the account needs a free VPC link (default quota: 10 per "
+                 "Region)"),
+    ResourceType("aws_apigatewayv2_api", replaced_by=("protocol_type",), map_arguments=TAGS,
+                 on_replace="new HTTP API: new id and endpoint URL"),
+    ResourceType("aws_apigatewayv2_authorizer", replaced_by=("api_id",)),
+    ResourceType("aws_lambda_permission",
+                 replaced_by=("statement_id", "action", "function_name", "principal", "source_arn")),
+    ResourceType("aws_apigatewayv2_integration", replaced_by=("api_id", "integration_type", "integration_subtype"),
+                 map_arguments=("request_parameters",), lifecycle=CREATE_BEFORE_DESTROY,
+                 on_replace="a new integration is created before the old one is deleted (create_before_destroy) "
+                 "and the route is pointed at it"),
+    ResourceType("aws_apigatewayv2_route", replaced_by=("api_id",)),
+    # kms_key_id is not in replaced_by: the provider updates it in place (AssociateKmsKey / DisassociateKmsKey).
+    ResourceType("aws_cloudwatch_log_group", replaced_by=("name",), map_arguments=TAGS,
+                 on_replace="log group recreated: the old group and the access logs in it are deleted",
+                 on_delete="the log group and the access logs in it are deleted"),
+    ResourceType("aws_apigatewayv2_stage", replaced_by=("api_id", "name"), map_arguments=TAGS,
+                 on_replace="stage recreated: its invoke URL changes and clients of the old stage path break"),
+    ResourceType("aws_apigatewayv2_domain_name", replaced_by=("domain_name",), map_arguments=TAGS,
+                 on_replace="custom domain recreated: DNS must point at its new regional domain name"),
+    ResourceType("aws_apigatewayv2_api_mapping", replaced_by=("api_id", "domain_name")),
+    # The data sources that build an existing service's ARN (existing_id): read, never replaced.
+    ResourceType("aws_partition", mode=DATA),
+    ResourceType("aws_region", mode=DATA),
+    ResourceType("aws_caller_identity", mode=DATA),
+)
+
+TYPES: dict[tuple[str, str], ResourceType] = {(t.mode, t.name): t for t in _TYPES}
+
+# summarize-plan reads a whole plan: a resource of these families is this stack's even when this version of
+# the tool does not emit its type (another version may have); anything else in the plan is someone else's.
+FAMILIES = ("aws_apigatewayv2_", "aws_service_discovery_")
+
+
+def of(name: str, mode: str = MANAGED) -> ResourceType:
+    """The record of a type; a type this tool does not emit gets an empty one (no replacement rules, no texts)."""
+    return TYPES.get((mode, name)) or ResourceType(name, mode)
+
+
+def is_managed(name: str) -> bool:
+    """Whether a resource of this type in a plan is this tool's to describe (summarize-plan warns about others)."""
+    return (MANAGED, name) in TYPES or name.startswith(FAMILIES)

@@ -1,0 +1,177 @@
+"""Instances a route can reach: from routes.yaml's static `instances`, or from Cloud Map's `DiscoverInstances`.
+
+What API Gateway does for a Cloud Map private integration (developer guide, "Working with private integrations
+for HTTP APIs"; AWS-FACTS 3.3, 3.6, 3.9): it calls DiscoverInstances with the integration URI's query as
+`QueryParameters` (only instances that match **all** pairs are returned), reads each instance's address from its
+`AWS_INSTANCE_IPV4` and `AWS_INSTANCE_PORT` attributes, and spreads requests over the healthy ones. Cloud Map
+ignores the health filter for a service without a health check and returns every instance.
+
+boto3 is imported only when a Cloud Map client is made, so `check` and a static `serve` never load it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+from urllib.parse import urlsplit
+
+from .model import AttributeFilter, Model, Service
+
+IPV4 = "AWS_INSTANCE_IPV4"
+PORT = "AWS_INSTANCE_PORT"
+LOCAL_REGION = "us-east-1"  # what local mode gives the provider when routes.yaml names no region (compiler.emit)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class Found:
+    """One instance as DiscoverInstances returns it."""
+
+    id: str
+    attributes: tuple[tuple[str, str], ...]  # every attribute, AWS_* included, sorted
+    health: str = "HEALTHY"  # HEALTHY | UNHEALTHY | UNKNOWN
+
+    @property
+    def attribute_map(self) -> dict[str, str]:
+        return dict(self.attributes)
+
+    @property
+    def custom(self) -> dict[str, str]:
+        """The attributes a filter can name (everything but the address)."""
+        return {k: v for k, v in self.attributes if k not in (IPV4, PORT)}
+
+    @property
+    def address(self) -> Optional[tuple[str, int]]:
+        """(ipv4, port), or None when either attribute is missing or malformed: API Gateway cannot reach it."""
+        attributes = self.attribute_map
+        try:
+            port = int(attributes[PORT])
+        except (KeyError, ValueError):
+            return None
+        ipv4 = attributes.get(IPV4)
+        return (ipv4, port) if ipv4 and 0 < port < 65536 else None
+
+    @property
+    def address_text(self) -> str:
+        return f"{self.address[0]}:{self.address[1]}" if self.address else "(no AWS_INSTANCE_IPV4/AWS_INSTANCE_PORT)"
+
+
+def static_instances(service: Service) -> list[Found]:
+    """routes.yaml's `instances`, as Terraform registers them (address attributes plus the custom ones)."""
+    return [Found(i.id, tuple(sorted({IPV4: i.ipv4, PORT: str(i.port), **dict(i.attributes)}.items())))
+            for i in service.instances]
+
+
+def is_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and parts.hostname in LOOPBACK
+
+
+def aws_client(service: str, region: Optional[str], endpoint_url: Optional[str] = None):
+    """A boto3 client for real AWS (the usual credential chain), or for a local endpoint.
+
+    A loopback endpoint is a local AWS (moto, LocalStack): it gets test credentials unless the environment has
+    some, and no host prefix: DiscoverInstances is served from `data-servicediscovery.<region>.amazonaws.com` in
+    AWS, and botocore would prepend `data-` to the local host name.
+    """
+    import boto3
+    from botocore.config import Config
+    kwargs: dict = {}
+    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=20)
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+        config = config.merge(Config(inject_host_prefix=False))
+        if is_loopback(endpoint_url):
+            region = region or LOCAL_REGION
+            if not os.environ.get("AWS_ACCESS_KEY_ID"):
+                kwargs.update(aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(service, region_name=region, config=config, **kwargs)
+
+
+def health_parameter(has_health_check: bool) -> str:
+    """HealthStatus for DiscoverInstances: HEALTHY, or ALL for a service without a health check (Cloud Map
+    ignores the health filter there and returns every instance; asking for ALL says so)."""
+    return "HEALTHY" if has_health_check else "ALL"
+
+
+def discover(client, namespace: str, service: str, query: dict[str, str], health: str) -> list[Found]:
+    """One DiscoverInstances call (the data-plane API API Gateway itself calls). MaxResults is AWS's maximum."""
+    answer = client.discover_instances(NamespaceName=namespace, ServiceName=service, QueryParameters=query,
+                                       HealthStatus=health, MaxResults=1000)
+    return sorted((Found(i["InstanceId"], tuple(sorted((i.get("Attributes") or {}).items())),
+                         i.get("HealthStatus", "UNKNOWN")) for i in answer.get("Instances", [])),
+                  key=lambda f: f.id)
+
+
+@dataclass(frozen=True)
+class CloudMapService:
+    """Where DiscoverInstances finds one routes.yaml service: the namespace's HTTP name and the service's name."""
+
+    namespace: str
+    name: str
+    has_health_check: bool
+
+
+def resolve_service(client, model: Model, service: Service) -> CloudMapService:
+    """Names for DiscoverInstances. A created service is named by routes.yaml; an existing one is read (GetService,
+    GetNamespace: the namespace's HttpName, which defaults to its name)."""
+    service_id = service.existing_id or (service.existing_arn.rsplit("/", 1)[-1] if service.existing_arn else None)
+    if service_id:
+        found = client.get_service(Id=service_id)["Service"]
+        has_check = has_health_check(found)
+        return CloudMapService(namespace_http_name(client, found["NamespaceId"]), found["Name"], has_check)
+    namespace = model.namespace
+    if namespace is None:
+        raise LookupError(f"service {service.key!r} has no namespace in routes.yaml")
+    name = namespace_http_name(client, namespace.existing_id) if namespace.existing_id else namespace.name
+    return CloudMapService(name, service.name, service.health_check != "none")
+
+
+def has_health_check(service: dict) -> bool:
+    """GetService's answer: a Route 53 or a custom health check (an empty custom config `{}` is one)."""
+    return service.get("HealthCheckConfig") is not None or service.get("HealthCheckCustomConfig") is not None
+
+
+def namespace_http_name(client, namespace_id: str) -> str:
+    namespace = client.get_namespace(Id=namespace_id)["Namespace"]
+    return (namespace.get("Properties", {}).get("HttpProperties", {}).get("HttpName")) or namespace["Name"]
+
+
+class AttributeLag:
+    """`--attribute-lag SECONDS`: after an instance's attributes change, filters matching the old attributes keep
+    matching it for that long, besides those matching the new ones.
+
+    An observation from the field (an attribute change took about 30 s, during which both the old and the new
+    filter matched), not a documented guarantee. The window starts when a change is first seen here, i.e. at the
+    first request after it. Registering and deregistering have no such window (seen taking effect at once).
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        # (service, instance id) -> (attributes now, attributes before the last change or None, since when)
+        self._seen: dict[tuple[str, str], tuple[tuple, Optional[tuple], float]] = {}
+
+    def observe(self, service: str, instances: list[Found]) -> None:
+        now = self._clock()
+        with self._lock:
+            for instance in instances:
+                key = (service, instance.id)
+                seen = self._seen.get(key)
+                if seen is None:
+                    self._seen[key] = (instance.attributes, None, now)
+                elif seen[0] != instance.attributes:
+                    self._seen[key] = (instance.attributes, seen[0], now)
+
+    def matches(self, service: str, instance: Found, route_filter: AttributeFilter) -> bool:
+        if route_filter.matches(instance.attribute_map):
+            return True
+        with self._lock:
+            seen = self._seen.get((service, instance.id))
+        if not seen or seen[1] is None or self._clock() - seen[2] >= self.seconds:
+            return False
+        return route_filter.matches(dict(seen[1]))

@@ -1,0 +1,83 @@
+"""Terraform addresses: every logical id this tool emits is derived here, and only here.
+
+An address is a promise to the user's state file: if it changes, Terraform destroys one resource and creates
+another. So addresses come from names the user chose (a route's `id`, a service's key, an instance's id),
+never from positions or from which other routes exist. Two different names can still slug to one address
+(`raft-x` and `raft_x`); the validator calls these same functions to find such pairs and reports them
+(E311) before anything is synthesized.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+# Singletons: one of each per stack, whatever routes.yaml says.
+NAMESPACE = "namespace"
+VPC_LINK = "vpc_link"
+API = "api"
+STAGE = "stage"
+ACCESS_LOGS = "access_logs"
+DOMAIN = "domain"
+CURRENT = "current"  # the data sources for partition, region and account
+
+MAX_ID = 64
+
+MANAGED = "managed"  # Terraform's two modes of a block: a resource (`<type>.<name>`) ...
+DATA = "data"  # ... or a data source (`data.<type>.<name>`)
+
+
+def address(type_: str, name: str, mode: str = MANAGED) -> str:
+    """A block's Terraform address: `aws_apigatewayv2_route.leader`, `data.aws_region.current`."""
+    return f"data.{type_}.{name}" if mode == DATA else f"{type_}.{name}"
+
+
+def slug(text: str) -> str:
+    """A Terraform identifier: lower case, [a-z0-9_], no doubled or edge `_`, never empty, never a leading digit."""
+    out = "".join(c if c.isascii() and c.isalnum() else "_" for c in text.lower())
+    out = "_".join(part for part in out.split("_") if part)
+    if not out or out[0].isdigit():
+        out = "n_" + out
+    return out
+
+
+def route(method: str, path: str, explicit_id: str | None = None) -> str:
+    """A route's address (and its integration's): the explicit `id`, else one derived from the route key.
+
+    `GET /leader` -> get_leader, `GET /` -> get_root, `ANY /{proxy+}` -> any_proxy, `$default` -> default.
+    """
+    if explicit_id:
+        return explicit_id
+    if not method:
+        return "default"
+    rest = slug(path) if path != "/" else "root"
+    out = f"{method.lower()}_{rest}".rstrip("_")
+    if len(out) > MAX_ID:  # keep addresses readable and unique: a prefix plus a short digest of the whole key
+        out = f"{out[:55]}_{hashlib.sha256(f'{method} {path}'.encode()).hexdigest()[:8]}"
+    return out
+
+
+def service(key: str) -> str:
+    return slug(key)
+
+
+def instance(service_key: str, instance_id: str) -> str:
+    # slug() never yields "__", so the pair splits back unambiguously.
+    return f"{slug(service_key)}__{slug(instance_id)}"
+
+
+def authorizer(key: str) -> str:
+    return slug(key)
+
+
+def authorizer_permission(key: str) -> str:
+    return f"authorizer_{slug(key)}"
+
+
+def service_outputs(key: str) -> tuple[str, str]:
+    """The output names carrying a created service's id and ARN."""
+    return f"service_{slug(key)}_id", f"service_{slug(key)}_arn"
+
+
+def integration(route_id: str) -> str:
+    """Each route has its own integration, at the route's own name."""
+    return route_id

@@ -1,0 +1,550 @@
+"""Stage 4 (rules): every semantic check of a spec, each reporting problems at their own location.
+
+Each rule is a small function that reads the spec through a Context and reports diagnostics; `RULES` is the
+ordered tuple `validator.validate` runs, so one run reports everything. The few readings of the spec that the
+model is built from too (a route's id, who registers a service's instances, a route's authorization) are
+written once, in the first section, and the validator's model building calls the same functions.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Callable, Iterator
+
+from . import names
+from .diagnostics import Diagnostic, did_you_mean, loc_text
+from .loader import Path
+from .model import (ECS_ATTRIBUTES, NO_AUTHORIZATION, RESERVED_AUTHORIZATIONS, AttributeFilter, Authorization,
+                    default_log_group)
+from .routekeys import RouteKey
+from .routekeys import normalised as normalised_key
+from .schema import JWT_IDENTITY, JWT_ISSUER, LOG_GROUP_NAME
+from .spec import Spec
+
+MAX_ROUTES = 300  # HTTP API quota, raisable on request
+MAX_INTEGRATIONS = 300  # HTTP API quota, not raisable
+MAX_CUSTOM_ATTRIBUTES = 30  # RegisterInstance
+MAX_ATTRIBUTE_CHARS = 5000  # RegisterInstance: sum of all keys and values
+MAX_URI = 2048  # CreateIntegration IntegrationUri
+# arn:<partition>:servicediscovery:<region>:<account>:service/srv-<16>, for an ARN known only after apply:
+# the longest partition (aws-iso-b, aws-us-gov: 10) and, when routes.yaml names no region, a long one (25).
+LONGEST_PARTITION, LONGEST_REGION = 10, 25
+
+ATTR_KEY = re.compile(r"^[a-zA-Z0-9!-~]{1,255}$")  # DiscoverInstances AttrKey
+ATTR_VALUE = re.compile(r"^([a-zA-Z0-9!-~][ \ta-zA-Z0-9!-~]*)?[a-zA-Z0-9!-~]?$")  # AttrValue
+HTTP_NAMESPACE = re.compile(r"^[0-9A-Za-z._-]{1,1024}$")  # provider validation of aws_service_discovery_http_namespace
+# CreatePublicDnsNamespace Name: at least two labels, no `_`, no trailing dot (botocore NamespaceNamePublic).
+PUBLIC_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+DNS_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$")
+
+
+class Context:
+    """What every rule needs: the spec, a way to report at a path, and shared lookups."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.data = spec.data
+        self.source = spec.source
+        self.problems: list[Diagnostic] = []
+
+    def report(self, path: Path, code: str, message: str, hint: str = "", at_key: bool = False) -> None:
+        pos = self.source.key(path) if at_key else self.source.value(path)
+        self.problems.append(Diagnostic(pos.line, pos.col, code, message, hint, loc=loc_text(path)))
+
+    def where(self, path: Path) -> str:
+        pos = self.source.value(path)
+        return f"line {pos.line}, column {pos.col}"
+
+    @property
+    def services(self) -> dict[str, dict]:
+        return {k: v for k, v in self.data.get("services", {}).items() if isinstance(v, dict)}
+
+    @property
+    def namespace(self) -> dict | None:
+        return self.data.get("namespace")
+
+    @property
+    def stage(self) -> str:
+        return self.data.get("api", {}).get("stage", "$default")
+
+    def routes(self) -> Iterator[tuple[Path, dict]]:
+        for i, route in enumerate(self.data.get("routes") or []):
+            if isinstance(route, dict):
+                yield ("routes", i), route
+
+
+# --- readings of the spec that the model is built from too ------------------------------------------------
+
+def route_id_of(route: dict) -> str | None:
+    """The route's Terraform address (names.route), or None when its key is malformed."""
+    key, _, _ = RouteKey.parse(route.get("route", ""))
+    return names.route(key.method, key.path, route.get("id")) if key else None
+
+
+def registered_by_of(service: dict) -> str:
+    """Who registers a service's instances: as written, else `static` when it lists instances, else `other`.
+
+    The one place this default is decided: the rules and the model (Service.registered_by) both read it."""
+    return service.get("registered_by") or ("static" if service.get("instances") else "other")
+
+
+def resolve_authorization(name: str, authorizers: dict) -> Authorization:
+    """`none`, `iam` or an authorizer key -> the typed value every later stage reads."""
+    if name in RESERVED_AUTHORIZATIONS:
+        return Authorization(name) if name != "none" else NO_AUTHORIZATION
+    return Authorization(authorizers[name]["type"], name)
+
+
+# --- rules -----------------------------------------------------------------------------------------------
+
+def check_routes(ctx: Context) -> None:
+    seen: dict[str, Path] = {}
+    for path, route in ctx.routes():
+        text = route.get("route")
+        if text is None:
+            continue
+        key, problem, hint = RouteKey.parse(text)
+        if key is None:
+            ctx.report(path + ("route",), "E300", problem, hint)
+        normalised = normalised_key(text)
+        if normalised in seen:
+            ctx.report(path + ("route",), "E301", f"route {text!r} is declared twice",
+                       f"first declared at {ctx.where(seen[normalised] + ('route',))}")
+        else:
+            seen[normalised] = path
+    count = sum(1 for _ in ctx.routes())
+    if count > MAX_ROUTES:
+        ctx.report(("routes",), "E309", f"{count} routes; an HTTP API allows {MAX_ROUTES}",
+                   "ask AWS for a higher 'Routes per API' quota, then split the file or raise the limit here")
+    if count > MAX_INTEGRATIONS:  # every route has its own integration (see compiler.plan)
+        ctx.report(("routes",), "E309", f"{count} routes need {count} integrations; an HTTP API allows "
+                   f"{MAX_INTEGRATIONS} and that quota cannot be raised", "split the routes over two APIs")
+
+
+def check_route_ids(ctx: Context) -> None:
+    owners: dict[str, Path] = {}
+    for path, route in ctx.routes():
+        route_id = route_id_of(route)
+        if route_id is None:
+            continue
+        if route_id in owners:
+            ctx.report(path + (("id",) if "id" in route else ("route",)), "E311",
+                       f"route id {route_id!r} is also used by the route at {ctx.where(owners[route_id] + ('route',))}",
+                       "give one of the two routes an explicit, different `id:`")
+        else:
+            owners[route_id] = path
+
+
+def check_references(ctx: Context) -> None:
+    services = ctx.services
+    authorizers = ctx.data.get("authorizers", {})
+    choices = ("none", "iam", *authorizers)
+    default_auth = ctx.data.get("api", {}).get("default_authorization")
+    if default_auth is not None and default_auth not in choices:
+        ctx.report(("api", "default_authorization"), "E302", f"authorization {default_auth!r} is not declared",
+                   did_you_mean(default_auth, choices))
+    for path, route in ctx.routes():
+        service = route.get("service")
+        if service is not None and service not in ctx.data.get("services", {}):
+            ctx.report(path + ("service",), "E302", f"service {service!r} is not declared under services",
+                       did_you_mean(service, services))
+        auth = route.get("authorization")
+        if auth is not None and auth not in choices:
+            ctx.report(path + ("authorization",), "E302", f"authorization {auth!r} is not declared",
+                       did_you_mean(auth, choices))
+
+
+def _check_attribute(ctx: Context, path: Path, key: str, value: str, what: str) -> None:
+    if not ATTR_KEY.match(key):
+        ctx.report(path, "E303", f"{what} key {key!r} is not a Cloud Map attribute key",
+                   "keys are 1-255 printable ASCII characters without spaces", at_key=True)
+    elif key.startswith("AWS_"):
+        ctx.report(path, "E305", f"{what} key {key!r} is reserved by AWS",
+                   "AWS_* attributes are set by Cloud Map itself; use your own key, e.g. leader", at_key=True)
+    if len(value) > 1024 or not ATTR_VALUE.match(value):
+        ctx.report(path, "E304", f"{what} value {value[:40]!r} is not a Cloud Map attribute value",
+                   "values are up to 1024 printable ASCII characters and may not start with a space or tab")
+
+
+def check_filters(ctx: Context) -> None:
+    for path, route in ctx.routes():
+        service = ctx.services.get(route.get("service", ""))
+        filter_ = route.get("filter", {})
+        for key, value in filter_.items():
+            _check_attribute(ctx, path + ("filter", key), key, value, "filter")
+        query = AttributeFilter.of(filter_).query()
+        uri_length = _service_arn_length(ctx, service) + (1 + len(query) if query else 0)
+        if uri_length > MAX_URI:
+            ctx.report(path + ("filter",), "E309", f"the integration URI (service ARN + '?' + filter) would be "
+                       f"{uri_length} characters; API Gateway allows {MAX_URI}", "shorten the filter keys or values")
+        if service is None or not filter_:
+            continue
+        if service.get("instances"):
+            instances = [i for i in service["instances"] if isinstance(i, dict)]
+            if not any(AttributeFilter.of(filter_).matches(i.get("attributes", {})) for i in instances):
+                ctx.report(path + ("filter",), "W401",
+                           f"filter {AttributeFilter.of(filter_)} matches none of the static instances of "
+                           f"{route['service']!r}; they have {_instance_values(instances, filter_)}",
+                           "every request to this route will fail (API Gateway answers 500 when no instance matches)")
+        registered_by = registered_by_of(service)
+        for key in filter_:
+            if registered_by == "ecs" and key not in ECS_ATTRIBUTES and key not in service.get("app_attributes", []):
+                ctx.report(path + ("filter", key), "W403",
+                           f"ECS never sets the attribute {key!r}, so no task of {route['service']!r} matches this filter "
+                           "unless your application adds it", f"if it does, say so: app_attributes: [{key}]", at_key=True)
+            elif registered_by != "ecs" and key in ECS_ATTRIBUTES:
+                ctx.report(path + ("filter", key), "W405",
+                           f"{key!r} is an attribute ECS sets, but {route['service']!r} is not registered by ECS",
+                           "set registered_by: ecs, or filter on an attribute the registrar sets", at_key=True)
+
+
+def _instance_values(instances: list[dict], filter_: dict) -> str:
+    """What the instances carry for the filtered keys: `leader=true (node-1), leader=false (node-2, node-3)`."""
+    seen: dict[str, list[str]] = {}
+    for instance in instances:
+        attributes = instance.get("attributes", {})
+        values = ", ".join(f"{k}={attributes[k]}" if k in attributes else f"no {k}" for k in sorted(filter_))
+        seen.setdefault(values, []).append(str(instance.get("id", "?")))
+    return "; ".join(f"{values} ({', '.join(ids)})" for values, ids in sorted(seen.items()))
+
+
+def _service_arn_length(ctx: Context, service: dict | None) -> int:
+    """The service ARN's length: exact for existing_arn, otherwise the longest it can be."""
+    if service and isinstance(service.get("existing_arn"), str):
+        return len(service["existing_arn"])
+    region = ctx.data.get("region")
+    region_length = len(region) if isinstance(region, str) else LONGEST_REGION
+    return len("arn::servicediscovery::123456789012:service/srv-0123456789abcdef") + LONGEST_PARTITION + region_length
+
+
+def check_namespace(ctx: Context) -> None:
+    ns = ctx.namespace
+    needs_namespace = [k for k, s in ctx.services.items() if not _existing(s)]
+    if ns is None:
+        for key in needs_namespace:
+            ctx.report(("services", key), "E310", f"service {key!r} is created here, so a namespace is needed",
+                       "add a `namespace:` (type and name), or use existing_arn for the service", at_key=True)
+        return
+    kind = ns.get("type")
+    if "existing_id" in ns:
+        for key in ("name", "vpc_id", "description"):
+            if key in ns:
+                ctx.report(("namespace", key), "E310", f"namespace.{key} cannot be set for an existing namespace",
+                           "remove it; the existing namespace keeps its settings", at_key=True)
+        return
+    if ("namespace", "name") not in ctx.source.keys:  # given but invalid was already reported
+        ctx.report(("namespace",), "E202", "namespace is missing the required key 'name'",
+                   "give the name of the namespace to create, or existing_id to use one")
+    name = ns.get("name", "")
+    if kind == "private_dns" and ("namespace", "vpc_id") not in ctx.source.keys:
+        ctx.report(("namespace",), "E202", "a private_dns namespace needs vpc_id", "vpc_id: vpc-0123456789abcdef0")
+    if kind != "private_dns" and "vpc_id" in ns:
+        ctx.report(("namespace", "vpc_id"), "E310", f"vpc_id only applies to private_dns namespaces, not {kind}",
+                   "remove vpc_id", at_key=True)
+    if name and kind == "http" and not HTTP_NAMESPACE.match(name):
+        ctx.report(("namespace", "name"), "E204", f"HTTP namespace name {name!r} is not valid",
+                   "use letters, digits, '.', '_' and '-'")
+    if name and kind == "public_dns" and DNS_NAME.match(name) and not PUBLIC_DNS_NAME.match(name):
+        ctx.report(("namespace", "name"), "E204", f"public DNS namespace name {name!r} is not a domain name AWS "
+                   "accepts", "at least two labels of letters, digits and '-', no '_' and no trailing dot: "
+                   "nodes.example.com")
+    if name and kind in ("private_dns", "public_dns") and not DNS_NAME.match(name):
+        ctx.report(("namespace", "name"), "E204", f"DNS namespace name {name!r} is not a valid DNS name",
+                   "for example raft.internal (at most 253 characters)")
+
+
+def _existing(service: dict) -> bool:
+    return "existing_arn" in service or "existing_id" in service
+
+
+MANAGED_ELSEWHERE = ("name", "description", "dns_records", "routing_policy", "health_check",
+                     "route53_health_check", "instances")
+
+
+def check_services(ctx: Context) -> None:
+    ns = ctx.namespace or {}
+    kind = ns.get("type")
+    lower_names: dict[str, str] = {}
+    for key, service in ctx.services.items():
+        at = ("services", key)
+        if _existing(service):
+            if "existing_arn" in service and "existing_id" in service:
+                ctx.report(at + ("existing_id",), "E310", "give existing_arn or existing_id, not both", at_key=True)
+            for option in MANAGED_ELSEWHERE:
+                # Defaults were filled in by the spec stage; only options written in the file are conflicts.
+                if at + (option,) in ctx.source.keys:
+                    ctx.report(at + (option,), "E310", f"{option} cannot be set on an existing service",
+                               "the existing service is managed where it was created; remove the key", at_key=True)
+            continue
+        name = service.get("name", key)
+        if kind in ("private_dns", "public_dns"):
+            previous = lower_names.setdefault(name.lower(), key)
+            if previous != key:
+                ctx.report(at, "E310", f"service names {previous!r} and {key!r} differ only by case",
+                           "DNS names are case-insensitive; rename one", at_key=True)
+        _check_dns(ctx, at, service, kind)
+        _check_health(ctx, at, service, kind)
+        _check_instances(ctx, at, service)
+
+
+def _check_dns(ctx: Context, at: Path, service: dict, kind: str | None) -> None:
+    records = [r for r in service.get("dns_records", []) if isinstance(r, dict) and "type" in r]
+    types = [r["type"] for r in records]
+    registered_by = registered_by_of(service)
+    if kind == "http":
+        for option in ("dns_records", "routing_policy"):
+            if at + (option,) in ctx.source.keys:
+                ctx.report(at + (option,), "E306", f"{option} is not allowed in an HTTP namespace",
+                           "HTTP namespaces are discovered only through the API; remove it, or use a DNS namespace",
+                           at_key=True)
+        return
+    if kind is None:
+        return
+    if at + ("dns_records",) not in ctx.source.keys:
+        ctx.report(at, "E306", f"a service in a {kind} namespace needs dns_records",
+                   "dns_records: [{type: SRV, ttl: 10}]", at_key=True)
+        return
+    for i, t in enumerate(types):
+        if t in types[:i]:
+            ctx.report(at + ("dns_records", i, "type"), "E306", f"record type {t} is listed twice")
+    if registered_by == "ecs" and "SRV" not in types:
+        ctx.report(at + ("dns_records",), "E306", "API Gateway needs SRV records for services ECS registers",
+                   "add {type: SRV}: 'If you use Amazon ECS to populate entries in AWS Cloud Map, you must configure "
+                   "your task to use SRV records'")
+    if "CNAME" in types and len(types) > 1:
+        ctx.report(at + ("dns_records",), "E306", "a CNAME record cannot be combined with other record types")
+    if "CNAME" in types and service.get("routing_policy") == "MULTIVALUE":
+        ctx.report(at + ("routing_policy",), "E306", "CNAME records need routing_policy WEIGHTED",
+                   "routing_policy: WEIGHTED")
+    if registered_by == "static" and ("AAAA" in types or "CNAME" in types):
+        bad = "AAAA" if "AAAA" in types else "CNAME"
+        ctx.report(at + ("dns_records",), "E306", f"static instances have an IPv4 address and a port; {bad} records "
+                   "cannot be built from them", "use SRV and/or A")
+
+
+def _check_health(ctx: Context, at: Path, service: dict, kind: str | None) -> None:
+    health = service.get("health_check", "none")
+    has_block = "route53_health_check" in service
+    if health == "route53" and not has_block:
+        ctx.report(at + ("health_check",), "E307", "health_check: route53 needs a route53_health_check block",
+                   "route53_health_check: {type: HTTP, resource_path: /health}")
+    if health != "route53" and has_block:
+        ctx.report(at + ("route53_health_check",), "E307",
+                   f"route53_health_check given with health_check: {health}; a service has one kind of health check",
+                   "set health_check: route53, or remove the block", at_key=True)
+    if health == "route53" and kind == "private_dns":
+        ctx.report(at + ("health_check",), "E307", "Route 53 health checks are for public DNS and HTTP namespaces",
+                   "use health_check: custom and report health from the registrar")
+    check = service.get("route53_health_check")
+    if isinstance(check, dict) and check.get("type") == "TCP" and at + ("route53_health_check", "resource_path") in ctx.source.keys:
+        ctx.report(at + ("route53_health_check", "resource_path"), "E307",
+                   "a TCP health check probes a port, not a path: Cloud Map refuses resource_path with type TCP",
+                   "remove resource_path, or use type HTTP or HTTPS", at_key=True)
+    records = [r.get("type") for r in service.get("dns_records", []) if isinstance(r, dict)]
+    if health == "route53" and "CNAME" in records:
+        ctx.report(at + ("health_check",), "E307", "Route 53 health checks cannot be combined with CNAME records",
+                   "use A or SRV records, or health_check: custom")
+    if health == "none":
+        ctx.report(at, "W402", f"service {at[-1]!r} has no health check: Cloud Map returns every instance, "
+                   "dead ones too, and API Gateway keeps sending them requests",
+                   "health_check: custom (ECS reports container health) or route53", at_key=True)
+    if registered_by_of(service) == "ecs" and health == "route53":
+        ctx.report(at + ("health_check",), "E307", "ECS reports task health through a custom health check",
+                   "health_check: custom")
+
+
+def _check_instances(ctx: Context, at: Path, service: dict) -> None:
+    instances = service.get("instances", [])
+    if instances and registered_by_of(service) != "static":
+        ctx.report(at + ("instances",), "E310",
+                   f"static instances on a service registered by {service['registered_by']}",
+                   "set registered_by: static, or let the registrar add the instances", at_key=True)
+    seen: dict[str, Path] = {}
+    for i, instance in enumerate(instances):
+        if not isinstance(instance, dict):
+            continue
+        ip = at + ("instances", i)
+        instance_id = instance.get("id")
+        if instance_id in seen:
+            ctx.report(ip + ("id",), "E308", f"instance id {instance_id!r} is used twice",
+                       f"first used at {ctx.where(seen[instance_id] + ('id',))}")
+        elif instance_id:
+            seen[instance_id] = ip
+        address = instance.get("ipv4")
+        if address is not None:
+            try:
+                parsed = ipaddress.IPv4Address(address)
+            except ValueError:
+                ctx.report(ip + ("ipv4",), "E308", f"{address!r} is not an IPv4 address", "for example 10.0.1.10")
+            else:
+                if service.get("health_check") == "route53" and not parsed.is_global:
+                    # Route 53 health checkers run on the internet and refuse private, shared and reserved ranges.
+                    ctx.report(ip + ("ipv4",), "E307", f"Route 53 cannot health-check {address}: it is not a public "
+                               "address (private, shared, loopback, documentation or reserved range)",
+                               "use health_check: custom and report health from the instance, or a public address")
+        attributes = instance.get("attributes", {})
+        if len(attributes) > MAX_CUSTOM_ATTRIBUTES:
+            ctx.report(ip + ("attributes",), "E308", f"{len(attributes)} custom attributes; Cloud Map allows "
+                       f"{MAX_CUSTOM_ATTRIBUTES} per instance", "drop attributes no route filters on")
+        total = sum(len(k) + len(v) for k, v in attributes.items())
+        if total > MAX_ATTRIBUTE_CHARS:
+            ctx.report(ip + ("attributes",), "E308", f"attribute keys and values add up to {total} characters; "
+                       f"Cloud Map allows {MAX_ATTRIBUTE_CHARS}")
+        for key, value in attributes.items():
+            _check_attribute(ctx, ip + ("attributes", key), key, value, "attribute")
+
+
+def check_authorization(ctx: Context) -> None:
+    authorizers = ctx.data.get("authorizers", {})
+    for key, auth in authorizers.items():
+        at = ("authorizers", key)
+        if key in RESERVED_AUTHORIZATIONS:
+            ctx.report(at, "E310", f"authorizer key {key!r} is reserved: routes write {key!r} for "
+                       f"{'no authorization' if key == 'none' else 'IAM (SigV4) authorization'}",
+                       f"rename the authorizer, e.g. {key}_{auth.get('type', 'jwt') if isinstance(auth, dict) else 'jwt'}",
+                       at_key=True)
+        if not isinstance(auth, dict) or "type" not in auth:
+            continue
+        needs = {"jwt": ("issuer", "audiences"), "lambda": ("function_arn",)}[auth["type"]]
+        other = {"jwt": ("function_arn", "result_ttl_seconds", "simple_responses"),
+                 "lambda": ("issuer", "audiences")}[auth["type"]]
+        for option in needs:
+            if option not in auth and at + (option,) not in ctx.source.keys:
+                ctx.report(at, "E202", f"a {auth['type']} authorizer needs {option}", "", at_key=True)
+        for option in other:
+            if at + (option,) in ctx.source.keys:
+                ctx.report(at + (option,), "E310", f"{option} does not apply to a {auth['type']} authorizer",
+                           "remove it", at_key=True)
+        issuer = auth.get("issuer")
+        if isinstance(issuer, str) and not re.match(JWT_ISSUER, issuer):
+            ctx.report(at + ("issuer",), "E204", f"JWT issuer {issuer!r} must be an https:// URL without blanks",
+                       "API Gateway fetches the issuer's keys over HTTPS: https://auth.example.com")
+        source = auth.get("identity_source")
+        if auth["type"] == "jwt" and isinstance(source, str) and not re.match(JWT_IDENTITY, source):
+            ctx.report(at + ("identity_source",), "E204", f"a JWT authorizer reads its token from one header or "
+                       f"query parameter; {source!r} is neither",
+                       "$request.header.Authorization or $request.querystring.token")
+    default = ctx.data.get("api", {}).get("default_authorization", "none")
+    usable = {k: a for k, a in authorizers.items()
+              if isinstance(a, dict) and "type" in a and k not in RESERVED_AUTHORIZATIONS}
+    for path, route in ctx.routes():
+        name = route.get("authorization", default)
+        if name not in RESERVED_AUTHORIZATIONS and name not in usable:
+            continue  # undeclared (E302) or broken authorizer, reported elsewhere
+        auth = resolve_authorization(name, usable)
+        if route.get("scopes") and auth.kind != "jwt":
+            kind = f" (a {auth.kind} authorizer)" if auth.authorizer else ""
+            ctx.report(path + ("scopes",), "E312", "scopes need a JWT authorizer",
+                       f"this route's authorization is {name!r}{kind}", at_key=True)
+        if route.get("public") and auth.required:
+            ctx.report(path + ("public",), "E310", f"public: true contradicts authorization {name!r}",
+                       "remove public, or set authorization: none", at_key=True)
+        if not auth.required and route.get("filter") and not route.get("public"):
+            ctx.report(path + ("filter",), "E313",
+                       f"route {route.get('route')!r} singles out instances (filter {AttributeFilter.of(route['filter'])}) "
+                       "and has no authorization; an HTTP API is on the internet",
+                       "add authorization: <authorizer> or iam, or say public: true if this is deliberate",
+                       at_key=True)
+        elif not auth.required and not route.get("public") and "route" in route:
+            ctx.report(path + ("route",), "W404", f"route {route['route']!r} has no authorization; anyone on the "
+                       "internet can call it", "add authorization, or public: true to silence this")
+
+
+def check_addresses(ctx: Context) -> None:
+    """Two names that become one Terraform address would make synth fail (or diff merge them): say so here.
+
+    Route ids are checked by check_route_ids (E311 too); this covers everything else that gets a derived name.
+    """
+    owners: dict[tuple[str, str], tuple[Path, str]] = {}
+
+    def claim(kind: str, address: str, path: Path, written: str, what: str) -> None:
+        first = owners.setdefault((kind, address), (path, written))
+        if first[0] != path and first[1] != written:  # the very same name twice has a rule of its own
+            ctx.report(path, "E311", f"{what} {written!r} and {first[1]!r} (at {ctx.where(first[0])}) both become "
+                       f"the Terraform address {kind}.{address}",
+                       "rename one: names are compared after lower-casing and turning every other character into '_'",
+                       at_key=isinstance(path[-1], str))
+
+    for key, service in ctx.services.items():
+        if _existing(service):
+            continue
+        claim("aws_service_discovery_service", names.service(key), ("services", key), key, "service")
+        for i, instance in enumerate(service.get("instances", [])):
+            if isinstance(instance, dict) and isinstance(instance.get("id"), str):
+                claim("aws_service_discovery_instance", names.instance(key, instance["id"]),
+                      ("services", key, "instances", i, "id"), instance["id"], "instance id")
+    for key in ctx.data.get("authorizers", {}):
+        claim("aws_apigatewayv2_authorizer", names.authorizer(key), ("authorizers", key), key, "authorizer")
+
+
+CDKTF_MARKERS = ("${TfToken[", "#{TfToken[")
+
+
+def check_literal_strings(ctx: Context) -> None:
+    """CDKTF turns its token markers into references wherever they appear, so they cannot reach AWS as text.
+
+    Everything else a user writes is escaped for Terraform (`${` -> `$${`, `%{` -> `%%{`) and arrives literally.
+    """
+    def walk(value, path: Path) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if any(m in key for m in CDKTF_MARKERS):
+                    _marker(ctx, path + (key,), at_key=True)
+                elif key == "__proto__":  # jsii refuses it as a map key ("Key '__proto__' is not supported")
+                    ctx.report(path + (key,), "E314", "'__proto__' cannot be a key: CDKTF's JavaScript runtime "
+                               "refuses it in maps", "rename the key", at_key=True)
+                walk(item, path + (key,))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, path + (i,))
+        elif isinstance(value, str) and any(m in value for m in CDKTF_MARKERS):
+            _marker(ctx, path)
+
+    walk(ctx.data, ())
+
+
+def _marker(ctx: Context, path: Path, at_key: bool = False) -> None:
+    ctx.report(path, "E314", "the text contains CDKTF's token marker ('${TfToken[' or '#{TfToken['), which synth "
+               "would turn into a reference to another resource", "remove the marker; it cannot be sent as text",
+               at_key=at_key)
+
+
+def check_route_options(ctx: Context) -> None:
+    for path, _ in ctx.routes():
+        if ctx.stage == "$default" and path + ("forward_stage_in_path",) in ctx.source.keys:
+            ctx.report(path + ("forward_stage_in_path",), "E312",
+                       "forward_stage_in_path has no effect: the $default stage adds no path prefix",
+                       "remove it, or use a named stage", at_key=True)
+
+
+def check_api(ctx: Context) -> None:
+    api = ctx.data.get("api", {})
+    for option in ("allow_origins", "allow_headers", "expose_headers"):
+        seen: dict[str, int] = {}
+        for i, value in enumerate((api.get("cors") or {}).get(option) or []):
+            if isinstance(value, str) and seen.setdefault(value.lower(), i) != i and value != api["cors"][option][seen[value.lower()]]:
+                ctx.report(("api", "cors", option, i), "E206", f"{value!r} repeats "
+                           f"{api['cors'][option][seen[value.lower()]]!r}: API Gateway compares CORS entries "
+                           "without regard to case and keeps one", "remove one of them")
+    logs = api.get("access_logs", {})
+    if logs.get("enabled", True) and "group_name" not in logs and isinstance(api.get("name"), str):
+        group = default_log_group(api["name"])
+        if not re.match(LOG_GROUP_NAME, group):
+            ctx.report(("api", "name"), "E204", f"the access log group would be named {group!r}, which CloudWatch "
+                       "Logs refuses (letters, digits and . - _ / # only)",
+                       "set api.access_logs.group_name, or use those characters in api.name")
+    cors = api.get("cors")
+    if cors and cors.get("allow_credentials") and "*" in cors.get("allow_origins", []):
+        ctx.report(("api", "cors", "allow_credentials"), "E310",
+                   "allow_credentials cannot be combined with the origin '*'",
+                   "list the origins that may send credentials", at_key=True)
+    if api.get("disable_execute_api_endpoint") and "custom_domain" not in api:
+        ctx.report(("api", "disable_execute_api_endpoint"), "E310",
+                   "with the execute-api endpoint disabled and no custom_domain, the API cannot be reached",
+                   "add custom_domain, or remove disable_execute_api_endpoint", at_key=True)
+
+
+RULES: tuple[Callable[[Context], None], ...] = (
+    check_routes, check_route_ids, check_references, check_filters, check_namespace, check_services,
+    check_authorization, check_addresses, check_literal_strings, check_route_options, check_api,
+)

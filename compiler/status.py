@@ -1,0 +1,371 @@
+"""`main.py status`: what each route of a routes.yaml reaches in the deployed system, right now. Read-only.
+
+For each route: is it deployed, does its integration still say what routes.yaml says (drift: another service,
+another filter, or no such route), which instances DiscoverInstances returns for its filter now, and the verdict
+API Gateway's behaviour implies (zero matches: every request fails with 500; one: it serves all; more:
+round-robin). It calls only Get*/List* and DiscoverInstances; it never changes anything.
+
+The API is found by name plus the `cloudmap-routes:stack` tag synth puts on it (`deployed.STACK_TAG`), or given
+with `--api-id`. Each route's integration (one per route) is read with GetRoutes and GetIntegration; its URI is
+`<Cloud Map service ARN>?<filter>`, which is what API Gateway turns into DiscoverInstances' QueryParameters.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Optional, TextIO
+from urllib.parse import parse_qsl
+
+from . import compile_file
+from .deployed import DEFAULT_STACK, STACK_TAG
+from .diagnostics import render_text as render_diagnostics
+from .discovery import Found, aws_client, discover, has_health_check, health_parameter, namespace_http_name, \
+    resolve_service
+from .model import Model, Route
+
+NO_INSTANCE = "no instance: every request fails with 500"
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: str
+    address: str  # "ip:port", or "" when the address attributes are missing
+    attributes: dict[str, str]  # custom attributes (the address ones left out)
+    health: str
+
+    @classmethod
+    def of(cls, found: Found) -> "InstanceView":
+        return cls(found.id, found.address_text if found.address else "", found.custom, found.health)
+
+
+@dataclass
+class RouteView:
+    route: str  # the route key, e.g. "GET /leader"
+    id: Optional[str]  # the routes.yaml id; None for a deployed route routes.yaml does not have
+    deployed: bool
+    service: str = ""  # the Cloud Map service the integration targets (name), or routes.yaml's when not deployed
+    filter: dict[str, str] = field(default_factory=dict)
+    drift: list[str] = field(default_factory=list)
+    instances: list[InstanceView] = field(default_factory=list)  # what DiscoverInstances returns (what is reached)
+    verdict: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.drift and bool(self.instances)
+
+
+@dataclass
+class Report:
+    file: str
+    api: str  # the API's name in routes.yaml
+    api_id: Optional[str]
+    stage: str
+    routes: list[RouteView]
+    problems: list[str] = field(default_factory=list)  # API-level drift: no API, an ambiguous name
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(r.ok for r in self.routes)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["ok"] = self.ok
+        for view, data in zip(self.routes, out["routes"]):
+            data["ok"] = view.ok
+        return out
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+
+
+def _pages(call, key: str, **kwargs) -> list[dict]:
+    items, token = [], None
+    while True:
+        answer = call(**kwargs, **({"NextToken": token} if token else {}))
+        items += answer.get(key, [])
+        token = answer.get("NextToken")
+        if not token:
+            return items
+
+
+def find_api(agw, model: Model, stack: str, api_id: Optional[str]) -> tuple[Optional[dict], list[str]]:
+    """The deployed API: --api-id, else the one named like routes.yaml's api and tagged with this stack."""
+    if api_id:
+        return agw.get_api(ApiId=api_id), []
+    named = [a for a in _pages(agw.get_apis, "Items") if a.get("Name") == model.api.name]
+    tagged = [a for a in named if (a.get("Tags") or {}).get(STACK_TAG) == stack]
+    if len(tagged) == 1:
+        return tagged[0], []
+    if len(tagged) > 1:
+        ids = ", ".join(sorted(a["ApiId"] for a in tagged))
+        return None, [f"{len(tagged)} APIs are named {model.api.name!r} with tag {STACK_TAG}={stack} ({ids}); "
+                      f"pass --api-id"]
+    untagged = [a for a in named if STACK_TAG not in (a.get("Tags") or {})]
+    if len(untagged) == 1 and len(named) == 1:  # deployed before synth tagged APIs: unambiguous all the same
+        return untagged[0], []
+    if named:
+        ids = ", ".join(sorted(a["ApiId"] for a in named))
+        return None, [f"no API named {model.api.name!r} carries tag {STACK_TAG}={stack} (found {ids}); "
+                      f"pass --stack or --api-id"]
+    return None, [f"no API named {model.api.name!r} is deployed"]
+
+
+def split_uri(uri: str) -> tuple[Optional[str], dict[str, str]]:
+    """A Cloud Map integration URI -> (service id, filter); (None, {}) when it is not a Cloud Map service ARN.
+
+    >>> split_uri("arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-abc?leader=true")
+    ('srv-abc', {'leader': 'true'})
+    """
+    arn, _, query = uri.partition("?")
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[2] != "servicediscovery" or not parts[5].startswith("service/"):
+        return None, {}
+    return parts[5][len("service/"):], dict(parse_qsl(query, keep_blank_values=True))
+
+
+def _filter_text(pairs: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(pairs.items())) or "(all instances)"
+
+
+class _Reader:
+    def __init__(self, model: Model, agw, sd) -> None:
+        self.model, self.agw, self.sd = model, agw, sd
+        self._services: dict[str, dict] = {}
+        self._namespaces: dict[str, str] = {}
+
+    def service(self, service_id: str) -> dict:
+        if service_id not in self._services:
+            self._services[service_id] = self.sd.get_service(Id=service_id)["Service"]
+        return self._services[service_id]
+
+    def namespace(self, namespace_id: str) -> str:
+        if namespace_id not in self._namespaces:
+            self._namespaces[namespace_id] = namespace_http_name(self.sd, namespace_id)
+        return self._namespaces[namespace_id]
+
+    def expected_service_drift(self, route: Route, service_id: str, found: dict) -> Optional[str]:
+        declared = self.model.service(route.service)
+        deployed = f"{found['Name']} ({service_id})"
+        if declared.existing_arn:
+            if found.get("Arn") != declared.existing_arn:
+                return f"service: the integration targets {deployed}, routes.yaml says {declared.existing_arn}"
+            return None
+        if declared.existing_id:
+            if service_id != declared.existing_id:
+                return f"service: the integration targets {deployed}, routes.yaml says {declared.existing_id}"
+            return None
+        namespace = self.model.namespace
+        namespace_ok = namespace is None or (
+            found.get("NamespaceId") == namespace.existing_id if namespace.existing_id
+            else self.namespace(found["NamespaceId"]) == namespace.name or found.get("NamespaceId") == namespace.name)
+        if found["Name"] != declared.name or not namespace_ok:
+            where = f" in namespace {namespace.name or namespace.existing_id}" if namespace else ""
+            return f"service: the integration targets {deployed}, routes.yaml says {declared.name}{where}"
+        return None
+
+    def route(self, route: Route, deployed: Optional[dict], api_id: Optional[str]) -> RouteView:
+        from botocore.exceptions import ClientError
+        try:
+            return self._route(route, deployed, api_id)
+        except ClientError as exc:  # a dangling reference: the integration or the service is gone
+            return RouteView(route.key.text, route.id, deployed is not None, drift=[
+                f"cannot read what the route targets: {exc}"], verdict=NO_INSTANCE)
+
+    def _route(self, route: Route, deployed: Optional[dict], api_id: Optional[str]) -> RouteView:
+        view = RouteView(route.key.text, route.id, deployed is not None)
+        query, target = dict(route.filter.pairs), None  # what to discover: the deployed integration's, else ours
+        if deployed is None:
+            view.drift.append("not deployed: the API has no route with this key" if api_id else "not deployed")
+        else:
+            integration_id = (deployed.get("Target") or "").partition("integrations/")[2]
+            if not integration_id:
+                view.drift.append("the deployed route has no integration (no target)")
+            else:
+                uri = self.agw.get_integration(ApiId=api_id, IntegrationId=integration_id).get("IntegrationUri", "")
+                service_id, deployed_filter = split_uri(uri)
+                if service_id is None:
+                    view.drift.append(f"the integration does not target a Cloud Map service: {uri or '(no URI)'}")
+                else:
+                    if deployed_filter != query:
+                        view.drift.append(f"filter: the integration says {_filter_text(deployed_filter)}, "
+                                          f"routes.yaml says {_filter_text(query)}")
+                    found = self.service(service_id)
+                    problem = self.expected_service_drift(route, service_id, found)
+                    if problem:
+                        view.drift.append(problem)
+                    query = deployed_filter
+                    target = (self.namespace(found["NamespaceId"]), found["Name"], has_health_check(found))
+        if target is None:
+            names = resolve_service(self.sd, self.model, self.model.service(route.service))
+            target = (names.namespace, names.name, names.has_health_check)
+        namespace, name, has_check = target
+        view.service, view.filter = name, query
+        try:
+            reached = discover(self.sd, namespace, name, query, health_parameter(has_check))
+            everyone = discover(self.sd, namespace, name, query, "ALL") if has_check else reached
+        except Exception as exc:  # ServiceNotFound, NamespaceNotFound, access denied  # noqa: BLE001
+            reached = everyone = []
+            view.warnings.append(f"DiscoverInstances failed for {name} in {namespace}: {exc}")
+        view.instances = [InstanceView.of(f) for f in reached]
+        view.verdict = verdict(reached)
+        for found in reached:
+            if found.address is None:
+                view.warnings.append(f"{found.id} has no AWS_INSTANCE_IPV4/AWS_INSTANCE_PORT: API Gateway cannot "
+                                     f"reach it, and requests sent to it fail")
+        reached_ids = {f.id for f in reached}
+        for found in everyone:
+            if found.id not in reached_ids:
+                view.warnings.append(f"{found.id} ({found.address_text}) matches but is {found.health}: "
+                                     f"it receives no traffic")
+        return view
+
+
+def verdict(reached: list[Found]) -> str:
+    if not reached:
+        return NO_INSTANCE
+    if len(reached) == 1:
+        return f"one instance: {reached[0].id} serves all"
+    return f"{len(reached)} instances, round-robin"
+
+
+def read(model: Model, agw, sd, file: str = "routes.yaml", stack: str = DEFAULT_STACK,
+         api_id: Optional[str] = None) -> Report:
+    api, problems = find_api(agw, model, stack, api_id)
+    report = Report(file, model.api.name, api["ApiId"] if api else None, model.api.stage, [], problems)
+    deployed = {r["RouteKey"]: r for r in _pages(agw.get_routes, "Items", ApiId=api["ApiId"])} if api else {}
+    reader = _Reader(model, agw, sd)
+    for route in sorted(model.routes, key=lambda r: r.key.text):
+        report.routes.append(reader.route(route, deployed.get(route.key.text), report.api_id))
+    declared = {r.key.text for r in model.routes}
+    for key in sorted(set(deployed) - declared):
+        report.routes.append(RouteView(key, None, True, drift=["deployed, but routes.yaml has no such route"],
+                                       verdict="not in routes.yaml"))
+    return report
+
+
+# -- rendering ----------------------------------------------------------------------------------------------
+
+
+def _instance_text(i: InstanceView) -> str:
+    attributes = " ".join(f"{k}={v}" for k, v in sorted(i.attributes.items()))
+    return f"{i.id}  {i.address or '(no address)'}  {attributes or '-'}  {i.health}"
+
+
+def summary(report: Report) -> str:
+    drifted = sum(1 for r in report.routes if r.drift)
+    empty = sum(1 for r in report.routes if r.id is not None and not r.instances)
+    ok = sum(1 for r in report.routes if r.ok)
+    return f"{ok} of {len(report.routes)} route(s) ok; {drifted} drifted; {empty} reaching no instance"
+
+
+def render_text(report: Report) -> str:
+    lines = [f"{report.file}: API {report.api} ({'id ' + report.api_id if report.api_id else 'not found'}, "
+             f"stage {report.stage})"]
+    lines += [f"  problem: {p}" for p in report.problems]
+    for view in report.routes:
+        state = "DRIFT" if view.drift else "deployed, as in routes.yaml"
+        lines.append(f"{view.route}{f'  [{view.id}]' if view.id else ''}  {state}")
+        lines += [f"  drift: {d}" for d in view.drift]
+        if view.id is None:
+            continue
+        lines.append(f"  service {view.service}, filter {_filter_text(view.filter)}")
+        lines += [f"  {_instance_text(i)}" for i in view.instances]
+        lines.append(f"  verdict: {view.verdict}")
+        lines += [f"  warning: {w}" for w in view.warnings]
+    lines.append(summary(report))
+    return "\n".join(lines)
+
+
+def render_markdown(report: Report) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+    lines = [f"### `{report.api}` ({f'api `{report.api_id}`' if report.api_id else '**not found**'}, stage "
+             f"`{report.stage}`)", ""]
+    lines += [f"- **problem:** {cell(p)}" for p in report.problems]
+    lines += ["" if report.problems else None, "| route | deployed | drift | instances reached | verdict |",
+              "|---|---|---|---|---|"]
+    for view in report.routes:
+        instances = "<br>".join(f"`{i.id}` {i.address or '(no address)'} {i.health}" for i in view.instances) or "-"
+        mark = "" if view.ok or view.id is None else " **✗**"
+        lines.append(f"| `{cell(view.route)}` | {'yes' if view.deployed else '**no**'} | "
+                     f"{cell('; '.join(view.drift)) or '-'} | {instances} | {cell(view.verdict)}{mark} |")
+    warnings = [(v.route, w) for v in report.routes for w in v.warnings]
+    if warnings:
+        lines += ["", "Warnings:", ""] + [f"- `{cell(route)}`: {cell(w)}" for route, w in warnings]
+    lines += ["", summary(report)]
+    return "\n".join(line for line in lines if line is not None)
+
+
+def render(report: Report, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(report.to_json(), indent=2)
+    return render_markdown(report) if fmt == "markdown" else render_text(report)
+
+
+def _snapshot(report: Report) -> dict[str, dict]:
+    return {"(api)": {"problems": report.problems, "api_id": report.api_id},
+            **{v.route: {"drift": v.drift, "reaches": [f"{i.id} {i.address} {i.health}" for i in v.instances],
+                         "verdict": v.verdict, "warnings": v.warnings} for v in report.routes}}
+
+
+def changes(before: Report, after: Report) -> list[dict]:
+    """What differs between two reads, per route and aspect (for --watch)."""
+    old, new = _snapshot(before), _snapshot(after)
+    out = []
+    for route in sorted(set(old) | set(new)):
+        a, b = old.get(route, {}), new.get(route, {})
+        for aspect in sorted(set(a) | set(b)):
+            if a.get(aspect) != b.get(aspect):
+                out.append({"route": route, "aspect": aspect, "before": a.get(aspect), "after": b.get(aspect)})
+    return out
+
+
+def _change_text(change: dict) -> str:
+    def show(value) -> str:
+        if value is None or value == []:
+            return "(none)"
+        return ", ".join(value) if isinstance(value, list) else str(value)
+    return f"{change['route']}: {change['aspect']}: {show(change['before'])} -> {show(change['after'])}"
+
+
+# -- the command --------------------------------------------------------------------------------------------
+
+
+def run_status(file: str, fmt: str = "text", api_id: Optional[str] = None, stack: str = DEFAULT_STACK,
+               local_aws: Optional[str] = None, watch: Optional[float] = None, out: Optional[TextIO] = None,
+               err: Optional[TextIO] = None) -> int:
+    """Exit 0 when every route is deployed as declared and reaches an instance; 1 when one has drifted or reaches
+    none (or routes.yaml is invalid); 2 when the deployed system cannot be read."""
+    out, err = out or sys.stdout, err or sys.stderr
+    model, diagnostics = compile_file(file)
+    if diagnostics:
+        print(render_diagnostics(diagnostics), file=err)
+    if model is None:
+        return 1
+    from botocore.exceptions import BotoCoreError, ClientError
+    try:
+        agw = aws_client("apigatewayv2", model.region, local_aws)
+        sd = aws_client("servicediscovery", model.region, local_aws)
+        report = read(model, agw, sd, file, stack, api_id)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"main.py: error: cannot read the deployed API: {exc}", file=err)
+        return 2
+    print(render(report, fmt), file=out, flush=True)
+    while watch:
+        time.sleep(watch)
+        try:
+            latest = read(model, agw, sd, file, stack, api_id)
+        except (BotoCoreError, ClientError) as exc:
+            print(f"{time.strftime('%H:%M:%S')} cannot read the deployed API: {exc}", file=err, flush=True)
+            continue
+        stamp = time.strftime("%H:%M:%S")
+        for change in changes(report, latest):
+            line = json.dumps({"time": stamp, **change}) if fmt == "json" else f"{stamp} {_change_text(change)}"
+            print(line, file=out, flush=True)
+        report = latest
+    return 0 if report.ok else 1
+

@@ -1,0 +1,45 @@
+"""Running the tool and git the way users do, for every test file that needs a subprocess.
+
+Test files never import each other: what several of them share lives in a module like this one (or tests/cases.py).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+PATH_ENV = "/usr/bin:/bin:/usr/local/bin"
+GIT_USER = ("-c", "user.email=t@example.invalid", "-c", "user.name=t")
+
+
+def run_main(*args: str, cwd=ROOT, env: dict | None = None, inherit_env: bool = True,
+             timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python main.py ARGS` in a subprocess, text captured; the compiler is importable from any cwd.
+
+    `env` is added to this process's environment, or, with inherit_env=False, to a minimal one (PATH and jsii's
+    banner setting only), so that nothing else from the caller's environment reaches the command.
+    """
+    minimal = {"PATH": PATH_ENV, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    base = dict(os.environ) if inherit_env else minimal
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True, cwd=cwd,
+                          env={**base, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=timeout)
+
+
+def git(repo: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
+    """One git command in repo; fails the test if git does."""
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def git_repo(path: pathlib.Path, files: dict[str, bytes]) -> pathlib.Path:
+    """A new repository at path (created) with one commit holding files."""
+    path.mkdir()
+    git(path, "init", "-q")
+    for name, content in files.items():
+        (path / name).write_bytes(content)
+    git(path, "add", "-A")
+    git(path, *GIT_USER, "commit", "-qm", "base")
+    return path

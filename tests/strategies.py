@@ -1,0 +1,72 @@
+"""Hypothesis strategies shared by test files (which never import each other): valid routes.yaml documents.
+
+`documents()` builds documents the language accepts (valid by construction, so a rejection is a failure, not a
+skipped example), with hostile text in every free-text field: Terraform's `${`/`%{` sequences, their escaped
+forms, quotes, backslashes and non-ASCII. Used by tests/test_properties.py and tests/test_engine_parity.py.
+"""
+
+from __future__ import annotations
+
+import string
+
+from hypothesis import strategies as st
+
+TEMPLATE_BITS = ["${", "%{", "}", "$${", "%%{", "$", "%", '${file("/etc/hostname")}', "%{ if true }x%{ endif }",
+                 '"', "\\", "é", "→", "'", "#", ": ", "- "]
+# What every free-text field accepts: printable text (AWS refuses control characters), hostile bits mixed in.
+free_text = st.lists(st.one_of(st.sampled_from(TEMPLATE_BITS),
+                               st.text(alphabet=string.ascii_letters + string.digits + " ./-_", min_size=1,
+                                       max_size=8)), min_size=1, max_size=6).map("".join).map(str.strip) \
+    .filter(bool)
+# Cloud Map attribute text: printable ASCII, no leading blank (AttrValue); keys have no blanks (AttrKey).
+attribute_value = st.lists(st.sampled_from(["${", "%{", "}", "$${x}", '${file("/etc/passwd")}', "a", "b", "1", "=",
+                                            "&", "?", "/", " "]), min_size=1, max_size=6).map("".join).map(str.strip) \
+    .filter(bool)
+attribute_key = st.lists(st.sampled_from(["${", "%{", "}", "k", "leader", "zone", "=", "&", "-", "."]), min_size=1,
+                         max_size=4).map("".join).filter(lambda k: not k.startswith("AWS_"))
+scope = st.lists(st.sampled_from(["${", "%{", "}", "$${", "a", "/", ":", "#"]), min_size=1, max_size=8).map("".join)
+header = st.from_regex(r"\A[a-z][a-z0-9-]{0,10}\Z")
+segment = st.text(alphabet=string.ascii_lowercase + string.digits + "-._~", min_size=1, max_size=6)
+
+
+@st.composite
+def documents(draw) -> dict:
+    stage = draw(st.sampled_from(["$default", "v1"]))
+    attributes_pool = draw(st.dictionaries(attribute_key, attribute_value, min_size=1, max_size=3))
+    instances = [{"id": f"node-{i}", "ipv4": f"10.0.1.{10 + i}", "port": 8080,
+                  "attributes": draw(st.dictionaries(st.sampled_from(sorted(attributes_pool)), attribute_value,
+                                                     max_size=3))}
+                 for i in range(draw(st.integers(0, 3)))]
+    paths = draw(st.lists(st.lists(segment, min_size=0, max_size=3).map(lambda s: "/" + "/".join(s)),
+                          min_size=1, max_size=5, unique=True))
+    routes = []
+    for i, path in enumerate(paths):
+        route: dict = {"route": f"{draw(st.sampled_from(['GET', 'POST', 'ANY']))} {path}", "service": "app",
+                       "id": f"r{i}"}
+        if draw(st.booleans()):
+            route["filter"] = {k: attributes_pool[k] for k in draw(st.sets(st.sampled_from(sorted(attributes_pool)),
+                                                                            min_size=1))}
+        if draw(st.booleans()):
+            route["scopes"] = draw(st.lists(scope, min_size=1, max_size=2, unique=True))
+            route["authorization"] = "tokens"
+        if draw(st.booleans()):
+            route["tls_server_name"] = "backend.internal"
+        routes.append(route)
+    doc = {
+        "version": 1,
+        "region": "eu-west-1",
+        "api": {"name": draw(st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,20}\Z")),
+                "description": draw(free_text), "stage": stage, "default_authorization": "iam",
+                "cors": {"allow_origins": ["https://a.example.com"],
+                         "allow_headers": draw(st.lists(header, min_size=1, max_size=3, unique=True))}},
+        "vpc_link": {"subnet_ids": ["subnet-0a1b2c3d4e5f60718"], "security_group_ids": ["sg-0c3d4e5f607182930"]},
+        "namespace": {"type": "http", "name": "props-ns", "description": draw(free_text)},
+        "services": {"app": {"description": draw(free_text), "health_check": "custom", "app_attributes": [],
+                             **({"instances": instances} if instances else {})}},
+        "authorizers": {"tokens": {"type": "jwt", "issuer": "https://issuer.example.com/" + draw(segment),
+                                   "audiences": draw(st.lists(free_text, min_size=1, max_size=3, unique=True))}},
+        "routes": routes,
+    }
+    if not instances:
+        doc["services"]["app"]["registered_by"] = "other"
+    return doc

@@ -1,0 +1,385 @@
+"""`main.py serve` as a real process on 127.0.0.1, in front of three real backends that answer with their instance id.
+
+The field observations this tool starts from, as assertions, with the instances registered statically in
+routes.yaml and through the local AWS's Cloud Map (moto's server on 127.0.0.1): one leader gets every request,
+two followers split them 30/30, three instances 30/30/30, a filter that matches nothing answers 500, an unhealthy
+instance gets nothing, a deregistered one drops out on the next request, a leader flip moves GET /leader, and with
+--attribute-lag both old and new leader match during the window. Nothing here talks to anything but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import pathlib
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from compiler.deployed import LOG_FORMAT
+
+from .backends import Backends, free_port
+from .conftest import ROOT
+from .localaws import MotoServer
+
+NODES = ("node-1", "node-2", "node-3")
+LEADERS = {"node-1": "true", "node-2": "false", "node-3": "false"}
+REGION = "us-east-1"  # what --cloud-map on loopback uses when routes.yaml names no region
+
+
+class Serve:
+    """`python main.py serve FILE --port P ...` with its access log (stdout) and diagnostics (stderr) in files."""
+
+    def __init__(self, file: pathlib.Path, *args: str) -> None:
+        self.port = free_port()
+        self.log, self.errors = file.with_suffix(".access.log"), file.with_suffix(".stderr")
+        with open(self.log, "w") as out, open(self.errors, "w") as err:
+            self.process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "serve", str(file), "--port",
+                                             str(self.port), *args], stdout=out, stderr=err, cwd=ROOT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.request("GET", "/__ready__")
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"serve did not start: {self.errors.read_text()}")
+                time.sleep(0.1)
+
+    def request(self, method: str, path: str, headers: dict | None = None, body: bytes | None = None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            connection.close()
+
+    def get(self, path: str, headers: dict | None = None) -> tuple[int, bytes]:
+        status, _, body = self.request("GET", path, headers)
+        return status, body
+
+    def reached(self, path: str, times: int, headers: dict | None = None) -> Counter:
+        out = Counter()
+        for _ in range(times):
+            status, body = self.get(path, headers)
+            assert status == 200, (status, body)
+            out[json.loads(body)["instance"]] += 1
+        return out
+
+    def access_log(self) -> list[dict]:
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+AUTH = {"Authorization": "Bearer not-checked"}
+ROUTES = """\
+authorizers:
+  admins: {type: jwt, issuer: "https://auth.example.com", audiences: [kv-admin]}
+routes:
+  - {route: GET /, service: kv, public: true}
+  - {route: GET /leader, id: leader, service: kv, filter: {leader: "true"}, authorization: admins}
+  - {route: GET /follower, id: follower, service: kv, filter: {leader: "false"}, public: true}
+  - {route: GET /nobody, id: nobody, service: kv, filter: {leader: maybe}, public: true}
+"""
+
+
+def static_yaml(ports: dict[str, int], extra_routes: str = "", stage: str = "$default", dead_port: int = 0) -> str:
+    instances = "\n".join(f'      - {{id: {n}, ipv4: 127.0.0.1, port: {ports[n]}, '
+                          f'attributes: {{leader: "{LEADERS[n]}"}}}}' for n in NODES)
+    return f"""version: 1
+api: {{name: local-api, stage: "{stage}"}}
+vpc_link: {{subnet_ids: [subnet-0a1b2c3d4e5f60718], security_group_ids: [sg-0c3d4e5f607182930]}}
+namespace: {{type: http, name: serve-ns}}
+services:
+  kv:
+    health_check: custom
+    instances:
+{instances}
+  gone:
+    instances:
+      - {{id: gone-1, ipv4: 127.0.0.1, port: {dead_port or free_port()}}}
+{ROUTES}{extra_routes}"""
+
+
+CLOUD_MAP_YAML = f"""version: 1
+api: {{name: local-api}}
+vpc_link: {{subnet_ids: [subnet-0a1b2c3d4e5f60718], security_group_ids: [sg-0c3d4e5f607182930]}}
+namespace: {{type: http, name: serve-ns}}
+services:
+  kv: {{health_check: custom, registered_by: other, app_attributes: [leader]}}
+{ROUTES}"""
+
+EXTRA_ROUTES = """\
+  - {route: "ANY /echo/{proxy+}", id: echo, service: kv, public: true}
+  - {route: GET /slow, id: slow, service: kv, public: true, timeout_ms: 200}
+  - {route: GET /dead, id: dead, service: gone, public: true}
+"""
+
+
+@pytest.fixture(scope="module")
+def backends():
+    servers = Backends(list(NODES))
+    yield servers
+    servers.stop()
+
+
+class CloudMap:
+    """The three backends registered in the local AWS's Cloud Map, as an application registers itself."""
+
+    def __init__(self, moto: MotoServer, ports: dict[str, int]) -> None:
+        self.sd = moto.client("servicediscovery", REGION)
+        self.ports = ports
+        self.sd.create_http_namespace(Name="serve-ns")
+        namespace = next(n["Id"] for n in self.sd.list_namespaces()["Namespaces"] if n["Name"] == "serve-ns")
+        self.service_id = self.sd.create_service(Name="kv", NamespaceId=namespace,
+                                                 HealthCheckCustomConfig={})["Service"]["Id"]
+
+    def register(self, node: str, leader: str) -> None:
+        self.sd.register_instance(ServiceId=self.service_id, InstanceId=node, Attributes={
+            "AWS_INSTANCE_IPV4": "127.0.0.1", "AWS_INSTANCE_PORT": str(self.ports[node]), "leader": leader})
+
+    def reset(self) -> None:
+        for node in NODES:
+            self.register(node, LEADERS[node])
+            self.sd.update_instance_custom_health_status(ServiceId=self.service_id, InstanceId=node, Status="HEALTHY")
+
+
+@pytest.fixture(scope="module")
+def cloud_map(tmp_path_factory, backends):
+    moto = MotoServer(tmp_path_factory.mktemp("moto-serve") / "server.log")
+    registry = CloudMap(moto, backends.ports)
+    registry.reset()
+    registry.url = moto.url
+    yield registry
+    moto.stop()
+
+
+@pytest.fixture(scope="module")
+def static_gateway(tmp_path_factory, backends):
+    file = tmp_path_factory.mktemp("serve-static") / "routes.yaml"
+    file.write_text(static_yaml(backends.ports, EXTRA_ROUTES))
+    gateway = Serve(file)
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def cloud_map_gateway(tmp_path_factory, cloud_map):
+    file = tmp_path_factory.mktemp("serve-cloud-map") / "routes.yaml"
+    file.write_text(CLOUD_MAP_YAML)
+    gateway = Serve(file, "--cloud-map", cloud_map.url)
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(params=["static", pytest.param("cloud-map", marks=pytest.mark.localaws)])
+def gateway(request):
+    if request.param == "cloud-map":
+        request.getfixturevalue("cloud_map").reset()
+        return request.getfixturevalue("cloud_map_gateway")
+    return request.getfixturevalue("static_gateway")
+
+
+# -- the field observations, with static instances and with Cloud Map --------------------------------------
+
+
+def test_the_leader_gets_every_request(gateway):
+    assert gateway.reached("/leader", 60, AUTH) == {"node-1": 60}
+
+
+def test_the_two_followers_split_the_requests_evenly(gateway):
+    assert gateway.reached("/follower", 60) == {"node-2": 30, "node-3": 30}
+
+
+def test_the_unfiltered_route_spreads_over_all_three(gateway):
+    assert gateway.reached("/", 90) == {"node-1": 30, "node-2": 30, "node-3": 30}
+
+
+def test_a_filter_that_matches_nothing_answers_500_and_logs_why(gateway):
+    assert gateway.get("/nobody") == (500, b'{"message":"Internal Server Error"}')
+    line = gateway.access_log()[-1]
+    assert (line["routeKey"], line["status"], line["integrationStatus"]) == ("GET /nobody", "500", "-")
+    assert "leader=maybe" in line["integrationErrorMessage"]
+
+
+# -- health, registration and attribute changes through Cloud Map -------------------------------------------
+
+
+@pytest.mark.localaws
+def test_an_unhealthy_instance_gets_nothing(cloud_map, cloud_map_gateway):
+    cloud_map.reset()
+    cloud_map.sd.update_instance_custom_health_status(ServiceId=cloud_map.service_id, InstanceId="node-3",
+                                                      Status="UNHEALTHY")
+    assert cloud_map_gateway.reached("/", 60) == {"node-1": 30, "node-2": 30}
+    assert cloud_map_gateway.reached("/follower", 10) == {"node-2": 10}
+
+
+@pytest.mark.localaws
+def test_a_deregistered_instance_drops_out_on_the_next_request(cloud_map, cloud_map_gateway):
+    cloud_map.reset()
+    assert set(cloud_map_gateway.reached("/follower", 2)) == {"node-2", "node-3"}
+    cloud_map.sd.deregister_instance(ServiceId=cloud_map.service_id, InstanceId="node-2")
+    assert cloud_map_gateway.reached("/follower", 10) == {"node-3": 10}
+    cloud_map.sd.deregister_instance(ServiceId=cloud_map.service_id, InstanceId="node-1")
+    assert cloud_map_gateway.get("/leader", AUTH) == (500, b'{"message":"Internal Server Error"}')
+
+
+@pytest.mark.localaws
+def test_flipping_the_leader_moves_get_leader_at_once_without_lag(cloud_map, cloud_map_gateway):
+    cloud_map.reset()
+    assert cloud_map_gateway.reached("/leader", 5, AUTH) == {"node-1": 5}
+    cloud_map.register("node-1", "false")  # a Raft node steps down and re-registers, another takes over
+    cloud_map.register("node-2", "true")
+    assert cloud_map_gateway.reached("/leader", 10, AUTH) == {"node-2": 10}
+    assert cloud_map_gateway.reached("/follower", 10) == {"node-1": 5, "node-3": 5}
+
+
+@pytest.mark.localaws
+def test_with_attribute_lag_old_and_new_leader_both_match_during_the_window(cloud_map, tmp_path):
+    cloud_map.reset()
+    file = tmp_path / "routes.yaml"
+    file.write_text(CLOUD_MAP_YAML)
+    lag = 2.0
+    gateway = Serve(file, "--cloud-map", cloud_map.url, "--attribute-lag", str(lag))
+    try:
+        assert gateway.reached("/leader", 4, AUTH) == {"node-1": 4}
+        cloud_map.register("node-1", "false")
+        cloud_map.register("node-2", "true")
+        flipped = time.monotonic()
+        during = gateway.reached("/leader", 10, AUTH)
+        followers = gateway.reached("/follower", 9)
+        assert time.monotonic() - flipped < lag, "the requests took longer than the window; the test proves nothing"
+        assert during == {"node-1": 5, "node-2": 5}  # both match, round-robin
+        assert followers == {"node-1": 3, "node-2": 3, "node-3": 3}
+        time.sleep(max(0.0, lag - (time.monotonic() - flipped)) + 0.2)
+        assert gateway.reached("/leader", 6, AUTH) == {"node-2": 6}
+        assert gateway.reached("/follower", 6) == {"node-1": 3, "node-3": 3}
+    finally:
+        gateway.stop()
+
+
+# -- integration behaviour ----------------------------------------------------------------------------------
+
+
+def test_method_path_query_headers_and_body_are_forwarded_and_hop_by_hop_headers_dropped(static_gateway):
+    status, headers, body = static_gateway.request("POST", "/echo/a/b%20c?x=1&y=%2F&y=2", body=b"payload", headers={
+        "X-Custom": "kept", "Content-Type": "text/plain", "Connection": "keep-alive, X-Hop", "X-Hop": "dropped",
+        "Keep-Alive": "timeout=5", "TE": "trailers", "Trailer": "X-Checksum", "Proxy-Authorization": "Basic eA==",
+        "X-Forwarded-For": "203.0.113.7"})
+    assert status == 200
+    seen = json.loads(body)
+    assert (seen["method"], seen["path"], seen["query"], seen["body"]) == ("POST", "/echo/a/b%20c", "x=1&y=%2F&y=2",
+                                                                           "payload")
+    assert seen["headers"]["x-custom"] == "kept" and seen["headers"]["content-type"] == "text/plain"
+    assert not {"x-hop", "keep-alive", "te", "trailer", "proxy-authorization"} & set(seen["headers"])
+    assert seen["headers"]["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
+    names = [name.lower() for name, _ in headers]
+    assert "x-instance" in names and "set-cookie" in names and "apigw-requestid" in names
+    assert "keep-alive" not in names  # the backend's hop-by-hop header stops at the gateway
+
+
+def test_a_route_that_needs_authorization_answers_401_without_the_header(static_gateway):
+    assert static_gateway.get("/leader") == (401, b'{"message":"Unauthorized"}')
+    assert static_gateway.access_log()[-1]["authorizerError"] != "-"
+    assert static_gateway.get("/leader", AUTH)[0] == 200
+
+
+def test_no_route_is_404_not_found(static_gateway):
+    assert static_gateway.get("/nowhere") == (404, b'{"message":"Not Found"}')
+    assert static_gateway.request("POST", "/leader")[0] == 404  # GET /leader does not take POST
+    line = static_gateway.access_log()[-1]
+    assert (line["routeKey"], line["status"], line["path"]) == ("-", "404", "/leader")
+
+
+def test_a_timeout_is_504_and_a_refused_connection_503(static_gateway):
+    start = time.monotonic()
+    assert static_gateway.get("/slow", {"X-Sleep-Ms": "2000"}) == (504, b'{"message":"Gateway Timeout"}')
+    assert time.monotonic() - start < 1.5  # the route's timeout_ms (200), not the backend's 2 s
+    assert "within 200 ms" in static_gateway.access_log()[-1]["integrationErrorMessage"]
+    assert static_gateway.get("/dead") == (503, b'{"message":"Service Unavailable"}')
+    assert "gone-1" in static_gateway.access_log()[-1]["integrationErrorMessage"]
+
+
+def test_access_log_lines_carry_the_stages_keys(static_gateway):
+    static_gateway.get("/", {"X-Anything": "1"})
+    lines = static_gateway.access_log()
+    assert lines and all(list(line) == list(LOG_FORMAT) for line in lines)
+    last = lines[-1]
+    assert (last["httpMethod"], last["path"], last["routeKey"], last["status"], last["integrationStatus"],
+            last["sourceIp"]) == ("GET", "/", "GET /", "200", "200", "127.0.0.1")
+    assert last["integrationErrorMessage"] == "-" and int(last["responseLength"]) > 0
+
+
+# -- stage and reload ---------------------------------------------------------------------------------------
+
+
+def test_a_named_stage_is_required_and_stripped_unless_the_route_forwards_it(backends, tmp_path):
+    file = tmp_path / "routes.yaml"
+    file.write_text(static_yaml(backends.ports, "  - {route: 'GET /raw/{proxy+}', id: raw, service: kv, public: true, "
+                                                "forward_stage_in_path: true}\n", stage="prod"))
+    gateway = Serve(file)
+    try:
+        assert json.loads(gateway.get("/prod/leader", AUTH)[1])["path"] == "/leader"
+        assert json.loads(gateway.get("/prod/raw/x/y")[1])["path"] == "/prod/raw/x/y"
+        assert gateway.get("/prod")[0] == 200  # GET / under the stage
+        lines = len(gateway.access_log())
+        assert gateway.get("/leader", AUTH) == (404, b'{"message":"Not Found"}')  # no stage matched
+        assert len(gateway.access_log()) == lines  # ... and, as in AWS, no access log line
+    finally:
+        gateway.stop()
+
+
+def test_routes_yaml_is_reloaded_and_an_invalid_edit_keeps_the_previous_config(backends, tmp_path):
+    file = tmp_path / "routes.yaml"
+    text = static_yaml(backends.ports)
+    file.write_text(text)
+    gateway = Serve(file)
+    try:
+        assert gateway.get("/new")[0] == 404
+        file.write_text(text + '  - {route: GET /new, id: new, service: kv, filter: {leader: "true"}, public: true}\n')
+        assert _eventually(lambda: gateway.get("/new")[0] == 200)
+        assert json.loads(gateway.get("/new")[1])["instance"] == "node-1"
+        file.write_text(text + "  - {route: GET /broken, service: nowhere, public: true}\n")
+        assert _eventually(lambda: "still serving the previous configuration" in gateway.errors.read_text())
+        assert "nowhere" in gateway.errors.read_text()  # the diagnostics, with their location
+        assert gateway.get("/new")[0] == 200 and gateway.get("/broken")[0] == 404
+    finally:
+        gateway.stop()
+
+
+def _eventually(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_check_loads_neither_aiohttp_nor_boto3():
+    probe = ("import sys, compiler.cli; code = compiler.cli.main(['check', 'routes.yaml']); "
+             "print(code, sorted(m for m in ('aiohttp', 'boto3', 'botocore') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.split("\n")[0] == "0 []", result.stderr
+
+
+def test_an_invalid_file_is_not_served_and_cloud_map_must_be_local_or_aws(tmp_path):
+    file = tmp_path / "routes.yaml"
+    file.write_text("version: 1\nroutes: []\n")
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "serve", str(file), "--port", "0"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1 and "error E" in result.stderr and "not served" in result.stderr
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "serve", str(file), "--cloud-map",
+                             "http://192.0.2.1:4566"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 2 and "--cloud-map" in result.stderr

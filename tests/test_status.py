@@ -1,0 +1,258 @@
+"""`main.py status` against the local AWS (moto's server on 127.0.0.1): deployed or not, drift, the instances each
+route reaches now, the verdict, and the exit code CI relies on.
+
+Most cases build the deployed side directly with boto3 (cheap, one region each, so they cannot disturb each
+other); one applies this tool's own synthesized output with real Terraform and reads it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from compiler.deployed import STACK_TAG
+from compiler.status import NO_INSTANCE
+
+from .conftest import ROOT
+from .localaws import MotoServer
+from .synthesis import model_of
+from .terraform import available
+
+pytestmark = pytest.mark.localaws
+
+TASKS = {"task-0": "true", "task-1": "false", "task-2": "false"}  # what three Raft nodes register
+
+
+def routes_yaml(region: str, follower_filter: str = "false", api: str = "raft-api") -> str:
+    return f"""version: 1
+region: {region}
+api: {{name: {api}}}
+vpc_link: {{subnet_ids: [subnet-0a1b2c3d4e5f60718], security_group_ids: [sg-0c3d4e5f607182930]}}
+namespace: {{type: http, name: raft-ns}}
+services:
+  raft: {{health_check: custom, app_attributes: [leader]}}
+routes:
+  - {{route: GET /, service: raft, public: true}}
+  - {{route: GET /leader, id: leader, service: raft, filter: {{leader: "true"}}, public: true}}
+  - {{route: GET /follower, id: follower, service: raft, filter: {{leader: "{follower_filter}"}}, public: true}}
+"""
+
+
+class Deployed:
+    """What `terraform apply` of routes_yaml() creates, made by hand with boto3, plus three registered tasks."""
+
+    def __init__(self, moto: MotoServer, region: str, text: str, stack: str = "routes") -> None:
+        model = model_of(text)
+        self.agw, self.sd = moto.client("apigatewayv2", region), moto.client("servicediscovery", region)
+        self.sd.create_http_namespace(Name=model.namespace.name)
+        self.namespace = next(n["Id"] for n in self.sd.list_namespaces()["Namespaces"]
+                              if n["Name"] == model.namespace.name)
+        service = self.sd.create_service(Name="raft", NamespaceId=self.namespace, HealthCheckCustomConfig={})["Service"]
+        self.service_id, self.service_arn = service["Id"], service["Arn"]
+        for i, (task, leader) in enumerate(TASKS.items()):
+            self.register(task, {"AWS_INSTANCE_IPV4": f"10.0.1.{10 + i}", "AWS_INSTANCE_PORT": "8080",
+                                 "leader": leader})
+        link = self.agw.create_vpc_link(Name="raft-api", SubnetIds=["subnet-1"], SecurityGroupIds=["sg-1"])
+        self.api_id = self.agw.create_api(Name=model.api.name, ProtocolType="HTTP", Tags={STACK_TAG: stack})["ApiId"]
+        self.integrations = {}
+        for route in model.routes:
+            uri = self.service_arn + (f"?{route.filter.query()}" if route.filter else "")
+            integration = self.agw.create_integration(
+                ApiId=self.api_id, IntegrationType="HTTP_PROXY", ConnectionType="VPC_LINK",
+                ConnectionId=link["VpcLinkId"], IntegrationMethod="ANY", PayloadFormatVersion="1.0",
+                IntegrationUri=uri)["IntegrationId"]
+            self.integrations[route.key.text] = integration
+            self.agw.create_route(ApiId=self.api_id, RouteKey=route.key.text, Target=f"integrations/{integration}")
+
+    def register(self, task: str, attributes: dict[str, str]) -> None:
+        self.sd.register_instance(ServiceId=self.service_id, InstanceId=task, Attributes=attributes)
+
+
+def status(file, *args: str) -> tuple[int, str, str]:
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "status", str(file), *args],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return result.returncode, result.stdout, result.stderr
+
+
+def status_here(file, *args: str) -> tuple[int, str, str]:
+    """The same command in this process (no interpreter or boto3 start-up), for cases that read only the output."""
+    from compiler.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["status", str(file), *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def reached(report: dict) -> dict[str, set[str]]:
+    return {r["route"]: {i["id"] for i in r["instances"]} for r in report["routes"]}
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    server = MotoServer(tmp_path_factory.mktemp("moto-status") / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def file(tmp_path):
+    return tmp_path / "routes.yaml"
+
+
+def test_each_route_reaches_its_instances_and_the_exit_code_is_0(moto, file):
+    file.write_text(routes_yaml("eu-west-1"))
+    Deployed(moto, "eu-west-1", file.read_text())
+    code, out, err = status(file, "--local-aws", moto.url, "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["ok"] and report["problems"] == []
+    assert reached(report) == {"GET /": {"task-0", "task-1", "task-2"}, "GET /leader": {"task-0"},
+                               "GET /follower": {"task-1", "task-2"}}
+    leader = next(r for r in report["routes"] if r["route"] == "GET /leader")
+    assert leader["instances"] == [{"id": "task-0", "address": "10.0.1.10:8080", "attributes": {"leader": "true"},
+                                    "health": "HEALTHY"}]
+    assert {r["route"]: r["verdict"] for r in report["routes"]} == {
+        "GET /": "3 instances, round-robin", "GET /leader": "one instance: task-0 serves all",
+        "GET /follower": "2 instances, round-robin"}
+
+    code, out, _ = status_here(file, "--local-aws", moto.url)
+    assert code == 0
+    assert "GET /leader  [leader]  deployed, as in routes.yaml" in out
+    assert "  task-0  10.0.1.10:8080  leader=true  HEALTHY" in out
+    assert out.rstrip().endswith("3 of 3 route(s) ok; 0 drifted; 0 reaching no instance")
+
+    code, out, _ = status_here(file, "--local-aws", moto.url, "--format", "markdown")
+    assert code == 0
+    assert "| route | deployed | drift | instances reached | verdict |" in out
+    assert "| `GET /leader` | yes | - | `task-0` 10.0.1.10:8080 HEALTHY | one instance: task-0 serves all |" in out
+
+
+def test_a_filter_that_matches_nothing_is_the_500_verdict_and_exit_1(moto, file):
+    file.write_text(routes_yaml("eu-west-2", follower_filter="no"))
+    deployed = Deployed(moto, "eu-west-2", file.read_text())
+    deployed.register("task-3", {"leader": "true"})  # registered without an address
+    deployed.sd.update_instance_custom_health_status(ServiceId=deployed.service_id, InstanceId="task-2",
+                                                     Status="UNHEALTHY")
+    code, out, _ = status(file, "--local-aws", moto.url)
+    assert code == 1
+    assert f"GET /follower  [follower]  deployed, as in routes.yaml\n  service raft, filter leader=no\n" \
+           f"  verdict: {NO_INSTANCE}" in out
+    assert "warning: task-3 has no AWS_INSTANCE_IPV4/AWS_INSTANCE_PORT" in out
+    assert "warning: task-2 (10.0.1.12:8080) matches but is UNHEALTHY: it receives no traffic" in out
+    assert "1 reaching no instance" in out
+
+
+def test_drift_is_reported_route_by_route_with_exit_1(moto, file):
+    file.write_text(routes_yaml("eu-central-1"))
+    deployed = Deployed(moto, "eu-central-1", file.read_text())
+    agw = deployed.agw
+    agw.update_integration(ApiId=deployed.api_id, IntegrationId=deployed.integrations["GET /follower"],
+                           IntegrationUri=deployed.service_arn + "?leader=no")
+    other = deployed.sd.create_service(Name="other", NamespaceId=deployed.namespace)["Service"]
+    agw.update_integration(ApiId=deployed.api_id, IntegrationId=deployed.integrations["GET /leader"],
+                           IntegrationUri=other["Arn"] + "?leader=true")
+    root = next(r for r in agw.get_routes(ApiId=deployed.api_id)["Items"] if r["RouteKey"] == "GET /")
+    agw.delete_route(ApiId=deployed.api_id, RouteId=root["RouteId"])
+    agw.create_route(ApiId=deployed.api_id, RouteKey="GET /extra",
+                     Target=f"integrations/{deployed.integrations['GET /']}")
+    code, out, err = status(file, "--local-aws", moto.url, "--format", "json")
+    assert code == 1, err
+    drift = {r["route"]: r["drift"] for r in json.loads(out)["routes"]}
+    assert drift == {
+        "GET /": ["not deployed: the API has no route with this key"],
+        "GET /follower": ["filter: the integration says leader=no, routes.yaml says leader=false"],
+        "GET /leader": [f"service: the integration targets other ({other['Id']}), routes.yaml says raft in namespace "
+                        "raft-ns"],
+        "GET /extra": ["deployed, but routes.yaml has no such route"]}
+    follower = next(r for r in json.loads(out)["routes"] if r["route"] == "GET /follower")
+    assert follower["filter"] == {"leader": "no"} and follower["verdict"] == NO_INSTANCE  # what traffic meets now
+
+
+def test_the_api_is_found_by_name_and_stack_tag_or_by_id(moto, file, tmp_path):
+    file.write_text(routes_yaml("ap-southeast-2"))
+    first = Deployed(moto, "ap-southeast-2", file.read_text(), stack="routes")
+    deployed = moto.client("apigatewayv2", "ap-southeast-2")
+    second = deployed.create_api(Name="raft-api", ProtocolType="HTTP", Tags={STACK_TAG: "staging"})["ApiId"]
+    code, out, _ = status(file, "--local-aws", moto.url, "--format", "json")
+    assert (code, json.loads(out)["api_id"]) == (0, first.api_id)
+    code, out, _ = status_here(file, "--local-aws", moto.url, "--format", "json", "--stack", "staging")
+    assert (code, json.loads(out)["api_id"]) == (1, second)  # found, but it has no routes: every route drifted
+    code, out, _ = status_here(file, "--local-aws", moto.url, "--format", "json", "--api-id", first.api_id)
+    assert (code, json.loads(out)["api_id"]) == (0, first.api_id)
+    missing = tmp_path / "missing.yaml"
+    missing.write_text(routes_yaml("ap-southeast-2", api="not-deployed"))
+    code, out, _ = status_here(missing, "--local-aws", moto.url)
+    assert code == 1 and "problem: no API named 'not-deployed' is deployed" in out
+
+
+def test_watch_prints_what_changed(moto, file, tmp_path):
+    file.write_text(routes_yaml("sa-east-1"))
+    deployed = Deployed(moto, "sa-east-1", file.read_text())
+    log = tmp_path / "watch.out"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "status", str(file), "--local-aws",
+                                    moto.url, "--watch", "0.3"], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        assert _eventually(lambda: "route(s) ok" in log.read_text()), log.read_text()
+        deployed.register("task-1", {"AWS_INSTANCE_IPV4": "10.0.1.11", "AWS_INSTANCE_PORT": "8080", "leader": "true"})
+        assert _eventually(lambda: "GET /leader: verdict: one instance: task-0 serves all -> 2 instances, round-robin"
+                           in log.read_text()), log.read_text()
+        assert "GET /follower: reaches: task-1 10.0.1.11:8080 HEALTHY, task-2 10.0.1.12:8080 HEALTHY -> " \
+               "task-2 10.0.1.12:8080 HEALTHY" in log.read_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_local_aws_must_be_on_loopback(file):
+    file.write_text(routes_yaml("eu-west-1"))
+    code, _, err = status(file, "--local-aws", "http://192.0.2.1:4566")
+    assert code == 2 and "127.0.0.1, localhost or [::1]" in err
+
+
+def _eventually(condition, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.terraform
+@pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")
+def test_status_of_a_stack_applied_by_terraform_from_this_tools_output(tmp_path_factory, moto, tmp_path):
+    from .test_local_aws import applied  # the suite's apply: synth in local mode, terraform init + apply
+    stack, text = applied(tmp_path_factory, moto, "examples/http-static.yaml")
+    file = tmp_path / "routes.yaml"
+    file.write_text(text)
+    code, out, err = status(file, "--local-aws", moto.url, "--format", "json")
+    assert code == 0, err + out
+    assert reached(json.loads(out)) == {"GET /": {"node-1", "node-2", "node-3"}, "GET /leader": {"node-1"},
+                                        "GET /follower": {"node-2", "node-3"}}
+
+    agw, api_id = stack.client("apigatewayv2"), stack.api_id()
+    follower = next(r for r in agw.get_routes(ApiId=api_id)["Items"] if r["RouteKey"] == "GET /follower")
+    integration_id = follower["Target"].split("/", 1)[1]
+    uri = agw.get_integration(ApiId=api_id, IntegrationId=integration_id)["IntegrationUri"]
+    agw.update_integration(ApiId=api_id, IntegrationId=integration_id,
+                           IntegrationUri=uri.replace("leader=false", "leader=no"))
+    code, out, _ = status(file, "--local-aws", moto.url)
+    assert code == 1
+    assert "GET /follower  [follower]  DRIFT\n  drift: filter: the integration says leader=no, routes.yaml says " \
+           "leader=false" in out
+    agw.update_integration(ApiId=api_id, IntegrationId=integration_id, IntegrationUri=uri)
+
+    stack.client("servicediscovery").update_instance_custom_health_status(
+        ServiceId=stack.terraform.outputs()["service_kv_id"], InstanceId="node-1", Status="UNHEALTHY")
+    code, out, _ = status(file, "--local-aws", moto.url, "--format", "json")
+    assert code == 1
+    leader = next(r for r in json.loads(out)["routes"] if r["route"] == "GET /leader")
+    assert (leader["drift"], leader["verdict"]) == ([], NO_INSTANCE)
+    assert any("node-1" in w and "UNHEALTHY" in w for w in leader["warnings"])
