@@ -76,24 +76,54 @@ _TYPES = (
     ResourceType("aws_apigatewayv2_authorizer", replaced_by=("api_id",)),
     ResourceType("aws_lambda_permission",
                  replaced_by=("statement_id", "action", "function_name", "principal", "source_arn")),
+    # No create_before_destroy here: Terraform would propagate it to everything an integration depends on, the
+    # Cloud Map service included, and a service replaced under its own name cannot be created while the old one
+    # holds the name (ServiceAlreadyExists). The one replacement an integration meets (its type, when a route
+    # turns fan-out on or off) replaces its route too (replace_triggered_by in plan.py), which goes first.
     ResourceType("aws_apigatewayv2_integration", replaced_by=("api_id", "integration_type", "integration_subtype"),
-                 map_arguments=("request_parameters",), lifecycle=CREATE_BEFORE_DESTROY,
-                 on_replace="a new integration is created before the old one is deleted (create_before_destroy) "
-                 "and the route is pointed at it"),
+                 map_arguments=("request_parameters",),
+                 on_replace="integration recreated with its route (the route is deleted first, so AWS never sees an "
+                 "integration deleted while a route uses it): the route is absent for a few seconds"),
     ResourceType("aws_apigatewayv2_route", replaced_by=("api_id",)),
     # kms_key_id is not in replaced_by: the provider updates it in place (AssociateKmsKey / DisassociateKmsKey).
     ResourceType("aws_cloudwatch_log_group", replaced_by=("name",), map_arguments=TAGS,
-                 on_replace="log group recreated: the old group and the access logs in it are deleted",
-                 on_delete="the log group and the access logs in it are deleted"),
+                 on_replace="log group recreated: the old group and the logs in it are deleted",
+                 on_delete="the log group and the logs in it are deleted"),
     ResourceType("aws_apigatewayv2_stage", replaced_by=("api_id", "name"), map_arguments=TAGS,
                  on_replace="stage recreated: its invoke URL changes and clients of the old stage path break"),
     ResourceType("aws_apigatewayv2_domain_name", replaced_by=("domain_name",), map_arguments=TAGS,
                  on_replace="custom domain recreated: DNS must point at its new regional domain name"),
     ResourceType("aws_apigatewayv2_api_mapping", replaced_by=("api_id", "domain_name")),
+    # Fan-out routes and allow-list authorizers: a function from the shipped handler (compiler/bundle.py), its role
+    # and log group; fan-out functions also get a security group, and optionally Cloud Map's interface endpoint.
+    # ForceNew arguments from hashicorp/aws 5.x (function_name, package_type; a role's and a policy's name/role;
+    # a security group's name, description and VPC; an endpoint's VPC, service and type). Code, environment,
+    # VPC config, timeouts, policies and rule ports all change in place.
+    ResourceType("aws_lambda_function", replaced_by=("function_name", "package_type"), map_arguments=TAGS,
+                 on_replace="function recreated under its new name: a new invoke ARN, so its integration or "
+                 "authorizer is rewritten and its invoke permission replaced; its old log group stays behind",
+                 on_delete="the function is deleted (its log group is this stack's and goes with it)"),
+    ResourceType("aws_iam_role", replaced_by=("name", "name_prefix", "path"), map_arguments=TAGS,
+                 on_replace="role recreated: the function switches to the new role; IAM may take seconds to "
+                 "propagate it, during which calls can fail"),
+    ResourceType("aws_iam_role_policy", replaced_by=("name", "name_prefix", "role")),
+    ResourceType("aws_iam_role_policy_attachment", replaced_by=("role", "policy_arn")),
+    ResourceType("aws_security_group", replaced_by=("name", "name_prefix", "description", "vpc_id"),
+                 map_arguments=TAGS,
+                 on_replace="security group recreated: the function's network interfaces move to the new group "
+                 "(minutes); instances that admit the old group by id must admit the new one"),
+    ResourceType("aws_vpc_security_group_egress_rule", replaced_by=("security_group_id",), map_arguments=TAGS),
+    ResourceType("aws_vpc_security_group_ingress_rule", replaced_by=("security_group_id",), map_arguments=TAGS),
+    ResourceType("aws_vpc_endpoint", replaced_by=("vpc_id", "service_name", "vpc_endpoint_type"), map_arguments=TAGS,
+                 on_replace="Cloud Map endpoint recreated: fan-out functions cannot reach DiscoverInstances until "
+                 "the new endpoint is available and its private DNS name resolves (minutes)",
+                 on_delete="Cloud Map endpoint deleted: fan-out functions in these subnets lose DiscoverInstances "
+                 "unless a NAT gateway routes them out"),
     # The data sources that build an existing service's ARN (existing_id): read, never replaced.
     ResourceType("aws_partition", mode=DATA),
     ResourceType("aws_region", mode=DATA),
     ResourceType("aws_caller_identity", mode=DATA),
+    ResourceType("aws_vpc", mode=DATA),  # the VPC link's VPC: its CIDR block bounds fan-out functions' egress
 )
 
 TYPES: dict[tuple[str, str], ResourceType] = {(t.mode, t.name): t for t in _TYPES}

@@ -11,13 +11,14 @@ import os
 import sys
 from typing import Sequence
 
-from . import compile_file
+from . import compile_stacks
 from .diagnostics import has_errors, render_json, render_text
 
 DEFAULT_FILE = "routes.yaml"
 DEFAULT_OUT = "cdktf.out"
 DEFAULT_STACK = "routes"
 LOCAL_AWS_ENV = "CLOUDMAP_ROUTES_LOCAL_AWS"
+CDKTF_CONTEXT_ENV = "CDKTF_CONTEXT_JSON"  # set by the cdktf CLI for the app it runs (cdktf.json's `app`)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,14 +27,20 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     check = commands.add_parser("check", help="validate routes.yaml without synthesizing (fast, no jsii)")
     check.add_argument("file", nargs="?", default=DEFAULT_FILE)
+    check.add_argument("--env", action="append", metavar="NAME", default=None,
+                       help="check only this environment (repeatable; default: every environment)")
     check.add_argument("--format", choices=("text", "json"), default="text",
                        help="json prints the diagnostics on stdout for editors and CI annotations")
     synth = commands.add_parser("synth", help="write cdktf.out/stacks/<stack>/cdk.tf.json")
     synth.add_argument("file", nargs="?", default=DEFAULT_FILE)
     synth.add_argument("--out", default=None, help=f"output directory (default $CDKTF_OUTDIR or {DEFAULT_OUT})")
-    synth.add_argument("--stack", default=DEFAULT_STACK, type=_stack_name,
+    synth.add_argument("--stack", default=None, type=_stack_name,
                        help=f"stack name: 1-64 letters, digits, - or _, starting with a letter "
-                            f"(default {DEFAULT_STACK})")
+                            f"(default {DEFAULT_STACK}; a file with environments names each stack after its "
+                            f"environment)")
+    synth.add_argument("--env", action="append", metavar="NAME", default=None,
+                       help="synthesize only this environment's stack (repeatable; default: every environment); "
+                            "the other stacks in the output are left as they are")
     synth.add_argument("--state", metavar="s3://BUCKET/KEY", default=None,
                        help="keep Terraform state in S3 (encrypted, with S3 locking) instead of the local file "
                             "beside routes.yaml; what CI plans need")
@@ -43,10 +50,29 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--engine", choices=("cdktf", "direct"), default="cdktf",
                        help="cdktf (default): CDKTF writes the files; direct: the same bytes from plain Python, "
                             "without Node or jsii (much faster)")
+    synth.add_argument("--imports", metavar="FILE", default=None,
+                       help="Terraform import blocks to put in the stack (the *.imports.tf.json `import` writes): "
+                            "the first plan adopts those resources instead of creating them")
+    adopt = commands.add_parser("import", help="write routes.yaml and Terraform import blocks for an HTTP API built "
+                                               "by hand (reads AWS; writes nothing there unless --tag-api)")
+    adopt.add_argument("--api-id", required=True, help="the HTTP API's id (API Gateway v2)")
+    adopt.add_argument("--output", required=True, metavar="FILE",
+                       help="the routes.yaml to write; the import blocks go beside it, in <name>.imports.tf.json")
+    adopt.add_argument("--region", default=None, help="the API's region (default: the AWS environment's)")
+    adopt.add_argument("--local-aws", metavar="URL", default=None,
+                       help=f"read a local AWS on loopback instead of AWS (also ${LOCAL_AWS_ENV})")
+    adopt.add_argument("--stack", default=DEFAULT_STACK, type=_stack_name,
+                       help=f"the stack synth will write (default {DEFAULT_STACK}): the API's tag names it")
+    adopt.add_argument("--tag-api", action="store_true",
+                       help="tag the API with cloudmap-routes:stack=<stack> now (the one write to AWS), so that the "
+                            "first plan is imports only")
+    adopt.add_argument("--force", action="store_true", help="replace the output files if they exist")
     diff = commands.add_parser("diff", help="route-level summary of the change between two routes.yaml versions")
     diff.add_argument("base", help="a file, or a git revision of one: origin/main:routes.yaml")
     diff.add_argument("head", nargs="?", default=DEFAULT_FILE)
     diff.add_argument("--format", choices=("text", "markdown"), default="text")
+    diff.add_argument("--env", metavar="NAME", default=None,
+                      help="the environment to compare, for a file with environments")
     plan = commands.add_parser("summarize-plan", help="route-level summary of `terraform show -json` output")
     plan.add_argument("plan", help="the JSON file written by: terraform show -json PLANFILE > plan.json")
     plan.add_argument("--format", choices=("text", "markdown"), default="text")
@@ -55,13 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     status.add_argument("--api-id", default=None, help="the deployed API's id (default: found by name and the "
                                                        "cloudmap-routes:stack tag)")
-    status.add_argument("--stack", default=DEFAULT_STACK, help=f"stack name synth used (default {DEFAULT_STACK})")
+    status.add_argument("--stack", default=None, help=f"stack name synth used (default {DEFAULT_STACK}, or the "
+                                                       "environment's name)")
+    status.add_argument("--env", metavar="NAME", default=None,
+                        help="the environment to read (a file with environments needs one)")
     status.add_argument("--local-aws", metavar="URL", default=None,
                         help=f"read a local AWS on loopback instead of AWS (also ${LOCAL_AWS_ENV})")
     status.add_argument("--watch", metavar="SECONDS", type=float, default=None,
                         help="re-read every SECONDS and print what changed, until interrupted")
     serve = commands.add_parser("serve", help="a local gateway on 127.0.0.1 that routes like the deployed HTTP API")
     serve.add_argument("file", nargs="?", default=DEFAULT_FILE)
+    serve.add_argument("--env", metavar="NAME", default=None,
+                       help="the environment to serve, for a file with environments")
     serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0 picks one)")
     serve.add_argument("--cloud-map", metavar="URL", default=None,
                        help="instances from Cloud Map's DiscoverInstances: a local AWS on loopback (http://127.0.0.1:"
@@ -85,21 +116,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "check":
-            return run_check(args.file, args.format)
+            return run_check(args.file, args.format, args.env)
         if args.command in (None, "synth"):
             file = getattr(args, "file", DEFAULT_FILE)
             out = getattr(args, "out", None) or os.environ.get("CDKTF_OUTDIR") or DEFAULT_OUT
             local = getattr(args, "local_aws", None) or os.environ.get(LOCAL_AWS_ENV) or None
             source = "--local-aws" if getattr(args, "local_aws", None) else LOCAL_AWS_ENV
-            problem = (local and local_endpoint_problem(local, source)) or \
-                local_state_problem(local, getattr(args, "state", None))
+            # With --state too, the S3 backend uses the same local server (plan.local_s3_backend), never AWS.
+            problem = local and local_endpoint_problem(local, source)
             if problem:
                 print(f"main.py: error: {problem}", file=sys.stderr)
                 return 2
-            return run_synth(file, out, getattr(args, "stack", DEFAULT_STACK), local, getattr(args, "state", None),
-                             getattr(args, "engine", "cdktf"))
+            return run_synth(file, out, getattr(args, "stack", None), local, getattr(args, "state", None),
+                             getattr(args, "engine", "cdktf"), getattr(args, "env", None),
+                             imports_file=getattr(args, "imports", None))
+        if args.command == "import":
+            local = args.local_aws or os.environ.get(LOCAL_AWS_ENV) or None
+            problem = local and local_endpoint_problem(local, "--local-aws" if args.local_aws else LOCAL_AWS_ENV)
+            if problem:
+                print(f"main.py: error: {problem}", file=sys.stderr)
+                return 2
+            from .adopt import run_import  # boto3 loads here, never for check
+            return run_import(args.api_id, args.output, args.region, local, args.stack, args.tag_api, args.force)
         if args.command == "diff":
-            return run_diff(args.base, args.head, args.format)
+            return run_diff(args.base, args.head, args.format, args.env)
         if args.command == "summarize-plan":
             return run_summarize_plan(args.plan, args.format)
         if args.command == "status":
@@ -109,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"main.py: error: {problem or '--watch takes a number of seconds > 0'}", file=sys.stderr)
                 return 2
             from .status import run_status  # boto3 loads here, never for check
-            return run_status(args.file, args.format, args.api_id, args.stack, local, args.watch)
+            return run_status(args.file, args.format, args.api_id, args.stack or args.env or DEFAULT_STACK, local,
+                              args.watch, environment=args.env)
         if args.command == "serve":
             problem = args.cloud_map not in (None, "aws") and local_endpoint_problem(args.cloud_map, "--cloud-map")
             if problem or not 0 <= args.port <= 65535 or args.attribute_lag < 0:
@@ -117,14 +158,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                       file=sys.stderr)
                 return 2
             from .gateway import run_serve  # aiohttp loads here, never for check
-            return run_serve(args.file, args.port, args.cloud_map, args.attribute_lag)
+            return run_serve(args.file, args.port, args.cloud_map, args.attribute_lag, args.env)
     except KeyboardInterrupt:
         return 130
     return 2
 
 
-def run_check(file: str, fmt: str) -> int:
-    model, diagnostics = compile_file(file)
+def run_check(file: str, fmt: str, environments: Sequence[str] | None = None) -> int:
+    stacks, diagnostics = compile_stacks(file, environments)
     if fmt == "json":
         print(render_json(diagnostics))
     elif diagnostics:
@@ -132,16 +173,25 @@ def run_check(file: str, fmt: str) -> int:
     if has_errors(diagnostics):
         return 1
     if fmt == "text":
-        print(f"{file}: ok ({len(model.routes)} route(s), {len(model.services)} service(s))", file=sys.stderr)
+        model = stacks[0][1]
+        named = [name for name, _ in stacks if name]
+        where = f"; environment(s) {', '.join(named)}" if named else ""
+        print(f"{file}: ok ({len(model.routes)} route(s), {len(model.services)} service(s){where})", file=sys.stderr)
     return 0
 
 
-def run_diff(base_spec: str, head_spec: str, fmt: str) -> int:
+def info(text: str) -> None:
+    """An informational line (what synth wrote, warnings). On stderr, like every diagnostic, except when the cdktf
+    CLI runs us (it sets CDKTF_CONTEXT_JSON): it shows whatever arrives on stderr as [ERROR], so stdout then."""
+    print(text, file=sys.stdout if CDKTF_CONTEXT_ENV in os.environ else sys.stderr, flush=True)
+
+
+def run_diff(base_spec: str, head_spec: str, fmt: str, environment: str | None = None) -> int:
     from .review import UsageError, compile_version, diff_models, render, visible
     models = []
     for spec in (base_spec, head_spec):
         try:
-            model, diagnostics = compile_version(spec)
+            model, diagnostics = compile_version(spec, environment)
         except UsageError as exc:
             print(f"main.py: error: diff: {visible(str(exc))}", file=sys.stderr)
             return 2
@@ -192,14 +242,6 @@ def local_endpoint_problem(url: str, source: str = "--local-aws") -> str:
     return ""
 
 
-def local_state_problem(local_endpoint: str | None, state: str | None) -> str:
-    """Local mode keeps local state: an S3 backend would still talk to the real AWS (with whatever credentials)."""
-    if local_endpoint and state:
-        return (f"--state {state!r} cannot be combined with local mode ({local_endpoint!r}): the S3 backend would "
-                "use the real AWS; local mode keeps its state in the local file")
-    return ""
-
-
 _RESERVED_BUCKET_AFFIXES = (("xn--", "sthree-", "amzn-s3-demo-"),  # prefixes, then suffixes, S3 reserves
                             ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
 
@@ -229,22 +271,53 @@ def state_problem(state: str) -> str:
     return ""
 
 
-def run_synth(file: str, out: str, stack: str, local_endpoint: str | None = None, state: str | None = None,
-              engine: str = "cdktf") -> int:
+def run_synth(file: str, out: str, stack: str | None = None, local_endpoint: str | None = None,
+              state: str | None = None, engine: str = "cdktf", environments: Sequence[str] | None = None,
+              imports_file: str | None = None) -> int:
+    """Synthesize the file's stack (named `stack`), or one stack per environment (those named, or all)."""
     problem = (local_endpoint and local_endpoint_problem(local_endpoint)) or (state and state_problem(state))
     if problem:
         print(f"main.py: error: {problem}", file=sys.stderr)
         return 2
-    model, diagnostics = compile_file(file)
+    imports: list[tuple[str, str]] = []
+    if imports_file:
+        from .adopt import ImportsFileError, read_imports
+        try:
+            imports = read_imports(imports_file)
+        except ImportsFileError as exc:
+            print(f"main.py: error: {exc}; {out} left as it was", file=sys.stderr)
+            return 1
+    stacks, diagnostics = compile_stacks(file, environments)
     if diagnostics:
-        print(render_text(diagnostics), file=sys.stderr)
-    if model is None:
+        if has_errors(diagnostics):
+            print(render_text(diagnostics), file=sys.stderr)
+        else:
+            info(render_text(diagnostics))
+    if stacks is None:
         print(f"{file}: not synthesized; {out} left as it was", file=sys.stderr)
         return 1
+    names = [name for name, _ in stacks if name]
+    problem = ""
+    if stack and names:
+        problem = (f"--stack {stack}: {file} declares environments ({', '.join(names)}); each is its own stack, "
+                   "named after it: choose them with --env")
+    elif state and len(names) > 1:
+        problem = (f"--state names one state file, and {file} has {len(names)} environments ({', '.join(names)}): "
+                   "give each its own `state:` in the file, or synthesize one with --env")
+    if problem:
+        print(f"main.py: error: {problem}", file=sys.stderr)
+        return 2
     from .bindings import BindingsError
-    from .synth import OutputError, Terminated, synthesize  # jsii loads only when the cdktf engine runs
+    from .plan import ImportsError
+    from .synth import OutputError, Terminated, synthesize_stacks  # jsii loads only when the cdktf engine runs
     try:
-        path = synthesize(model, out, stack, local_endpoint, state, engine)
+        paths = synthesize_stacks([(name or stack or DEFAULT_STACK, model) for name, model in stacks], out,
+                                  local_endpoint, state, engine, imports)
+    except ImportsError as exc:
+        problems = "".join(f"\n  {line}" for line in str(exc).splitlines())
+        print(f"main.py: error: {imports_file}: the import blocks do not fit the stack:{problems}\n"
+              f"{out} left as it was", file=sys.stderr)
+        return 1
     except BindingsError as exc:
         print(f"main.py: error: {exc}; {out} left as it was", file=sys.stderr)
         return 1
@@ -257,5 +330,6 @@ def run_synth(file: str, out: str, stack: str, local_endpoint: str | None = None
     except OSError as exc:
         print(f"main.py: error: cannot write {out}: {exc}; {out} left as it was", file=sys.stderr)
         return 1
-    print(f"wrote {path}", file=sys.stderr)
+    for path in paths:
+        info(f"wrote {path}")
     return 0

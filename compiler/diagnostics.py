@@ -50,12 +50,15 @@ CODES: dict[str, str] = {
     "E312": "unsupported route option for this route",
     "E313": "admin route without authorization",
     "E314": "text that CDKTF would turn into a reference (its token marker)",
+    "E315": "environment not declared, or not chosen where a command reads one",
     "W400": "YAML boolean or number used as a Cloud Map attribute value",
     "W401": "filter matches none of the service's static instances",
     "W402": "service has no health check",
     "W403": "filter on an attribute that ECS never sets",
     "W404": "route without authorization",
     "W405": "filter key is an ECS system attribute",
+    "W406": "fan-out route without a declared way to reach Cloud Map from the VPC (endpoint or NAT)",
+    "W407": "mutual TLS on the custom domain while the execute-api endpoint is still enabled",
 }
 
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import os
 from json.encoder import encode_basestring
+from typing import Sequence
 
-from .plan import Block, ResourcePlan, terraform_value
+from .plan import Block, ResourcePlan, terraform_value, tf_literal
 
 CDKTF_VERSION = "0.21.0"  # cdktf's package version, written into both files
 PROVIDER = {"aws": {"source": "aws", "version": "5.100.0"}}  # AwsProvider of cdktf-cdktf-provider-aws 20.1.0
@@ -47,13 +48,34 @@ class StackNameError(ValueError):
 
 def write_direct(plan: ResourcePlan, outdir: str, stack: str) -> None:
     """Write manifest.json and stacks/<stack>/cdk.tf.json into outdir (as synth.synth_plan does, without jsii)."""
-    node_id = stack_id(stack)
-    files = {"manifest.json": stringify(manifest(stack)),
-             os.path.join("stacks", node_id, "cdk.tf.json"): stringify(document(plan, stack))}
-    os.makedirs(os.path.join(outdir, "stacks", node_id), exist_ok=True)
+    write_direct_stacks([(stack, plan)], outdir)
+
+
+def write_direct_stacks(plans: Sequence[tuple[str, ResourcePlan]], outdir: str) -> None:
+    """One app with several stacks (one per environment): manifest.json lists them all, and each has its
+    stacks/<stack>/cdk.tf.json (as synth.synth_plans does, without jsii)."""
+    files = {"manifest.json": stringify(manifest(*(stack for stack, _ in plans)))}
+    for stack, plan in plans:
+        node_id = stack_id(stack)
+        os.makedirs(os.path.join(outdir, "stacks", node_id), exist_ok=True)
+        files[os.path.join("stacks", node_id, "cdk.tf.json")] = stringify(document(plan, stack))
     for name, text in files.items():
         with open(os.path.join(outdir, name), "w", encoding="utf-8", newline="") as f:
             f.write(text)
+    for stack, plan in plans:
+        write_assets(plan, outdir, stack)
+
+
+def write_assets(plan: ResourcePlan, outdir: str, stack: str) -> None:
+    """The plan's asset files (the functions' zips) into stacks/<stack>/, beside cdk.tf.json, where Terraform
+    resolves aws_lambda_function.filename. Both engines call this once their JSON is written."""
+    folder = os.path.join(outdir, "stacks", stack_id(stack))
+    for name, data in plan.assets:
+        if os.path.basename(name) != name or name.startswith("."):
+            raise ValueError(f"asset name {name!r} must be a plain file name")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
 
 
 def stack_id(stack: str) -> str:
@@ -68,14 +90,18 @@ def stack_id(stack: str) -> str:
     return stack.replace("/", "--")
 
 
-def manifest(stack: str) -> dict:
-    """cdktf.out/manifest.json for one stack."""
+def manifest(*stacks: str) -> dict:
+    """cdktf.out/manifest.json for an app with these stacks."""
+    return {"stacks": {stack_id(stack): manifest_entry(stack) for stack in stacks}, "version": CDKTF_VERSION}
+
+
+def manifest_entry(stack: str) -> dict:
+    """One stack's entry in manifest.json."""
     node_id = stack_id(stack)
     folder = "stacks/" + node_id
-    return {"stacks": {node_id: {"annotations": [], "constructPath": node_id, "dependencies": [], "name": node_id,
-                                 "stackMetadataPath": folder + "/metadata.json",
-                                 "synthesizedStackPath": folder + "/cdk.tf.json", "workingDirectory": folder}},
-            "version": CDKTF_VERSION}
+    return {"annotations": [], "constructPath": node_id, "dependencies": [], "name": node_id,
+            "stackMetadataPath": folder + "/metadata.json", "synthesizedStackPath": folder + "/cdk.tf.json",
+            "workingDirectory": folder}
 
 
 def document(plan: ResourcePlan, stack: str) -> dict:
@@ -105,6 +131,12 @@ def document(plan: ResourcePlan, stack: str) -> dict:
     doc["provider"] = {"aws": [terraform_value(plan.aws_provider.args)]}
     if resources:
         doc["resource"] = resources
+    if plan.imports:  # as CDKTF's importFrom: in block order, each resource's type and name in the metadata too
+        imported = dict(plan.imports)
+        order = [b for b in plan.blocks if b.address in imported]
+        doc["import"] = [{"id": tf_literal(imported[b.address]), "to": b.address} for b in order]
+        for b in order:
+            metadata.setdefault("imports", {}).setdefault(b.type, []).append(b.name)
     doc["terraform"] = {"backend": {backend.type: config}, "required_providers": PROVIDER}
     return doc
 

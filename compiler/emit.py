@@ -26,8 +26,13 @@ class CloudMapRoutes(Construct):
         super().__init__(scope, id)
         self.plan = model if isinstance(model, ResourcePlan) else build(model)
         self.blocks: dict[str, cdktf.TerraformElement] = {}  # by Terraform address
+        # Every jsii call is a round trip to Node: a reference's token and a lifecycle struct are made once each.
+        self._tokens: dict[tuple[str, str], Any] = {}
+        self._lifecycles: dict[tuple, Any] = {}
         for block in self.plan.blocks:
             self.blocks[block.address] = self._emit(block)
+        for address, import_id in self.plan.imports:  # Terraform import blocks (plan.with_imports)
+            self.blocks[address].import_from(tf_literal(import_id))
         for output in self.plan.outputs:
             out = cdktf.TerraformOutput(self, output.name, value=self._value(output.value),
                                         description=output.description)
@@ -43,7 +48,10 @@ class CloudMapRoutes(Construct):
         if block.depends_on:
             kwargs["depends_on"] = [self.blocks[names.address(*d)] for d in block.depends_on]
         if block.lifecycle:
-            kwargs["lifecycle"] = cdktf.TerraformResourceLifecycle(**dict(block.lifecycle))
+            if block.lifecycle not in self._lifecycles:
+                self._lifecycles[block.lifecycle] = cdktf.TerraformResourceLifecycle(
+                    **{k: list(v) if isinstance(v, tuple) else v for k, v in block.lifecycle})
+            kwargs["lifecycle"] = self._lifecycles[block.lifecycle]
         element = cls(self, block.construct_id, **kwargs)
         element.override_logical_id(block.name)
         return element
@@ -64,8 +72,10 @@ class CloudMapRoutes(Construct):
         if isinstance(value, str):
             return tf_literal(value)
         if isinstance(value, Ref):
-            element = self.blocks[value.address]
-            return getattr(element, value.attr)
+            key = (value.address, value.attr)
+            if key not in self._tokens:
+                self._tokens[key] = getattr(self.blocks[value.address], value.attr)
+            return self._tokens[key]
         if isinstance(value, Concat):
             return "".join(str(self._value(p)) for p in value.parts)
         if isinstance(value, dict):
@@ -80,7 +90,14 @@ class RoutesStack(cdktf.TerraformStack):
 
     def __init__(self, scope: Construct, id: str, plan: ResourcePlan) -> None:
         super().__init__(scope, id)
-        resource_class("provider")(self, "aws", **terraform_value(plan.aws_provider.args))
+        provider = resource_class("provider")
+        args = terraform_value(plan.aws_provider.args)
+        for key, value in args.items():  # a nested block (assume_role) as the bindings' struct class: jsii sends a
+            struct = struct_class(provider, (key,))  # plain dict on as it is, and JavaScript reads camelCase keys
+            if struct is not None and isinstance(value, list) and all(
+                    k in inspect.signature(struct.__init__).parameters for item in value for k in item):
+                args[key] = [struct(**item) for item in value]  # (endpoints' keys are the same either way)
+        provider(self, "aws", **args)
         backend_cls = self.BACKENDS[plan.backend.type]
         config = terraform_value(plan.backend.config)
         accepted = inspect.signature(backend_cls.__init__).parameters

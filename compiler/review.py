@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import string
 import subprocess
@@ -77,7 +78,7 @@ class UsageError(Exception):
     """A command-line argument this command refuses (exit 2)."""
 
 
-def compile_version(spec: str) -> tuple[Model | None, list[Diagnostic]]:
+def compile_version(spec: str, environment: str | None = None) -> tuple[Model | None, list[Diagnostic]]:
     """Compile a file path, or a git revision of one (`origin/main:routes.yaml`), as `check` would.
 
     A path that exists is a file, read by `check`'s own reader (compile_file: the same size limit, UTF-8 rule and
@@ -95,14 +96,14 @@ def compile_version(spec: str) -> tuple[Model | None, list[Diagnostic]]:
             return None, at_file([Diagnostic(0, 0, "E100", f"the blob is larger than the limit of {MAX_BYTES:,} "
                                              "bytes (1 MiB)", "split the API into several files")], spec)
         text, problems = decode(raw)
-        return (None, at_file(problems, spec)) if text is None else compile_text(text, spec)
+        return (None, at_file(problems, spec)) if text is None else compile_text(text, spec, environment)
     try:
         mode = os.stat(spec).st_mode
     except OSError:
         mode = None  # missing, or a path through a file: compile_file reports it as `check` does
     if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
         return None, _unreadable("not a regular file", spec)
-    return compile_file(spec)
+    return compile_file(spec, environment)
 
 
 def _unreadable(why: str, path: str) -> list[Diagnostic]:
@@ -256,11 +257,14 @@ def _cascade(changes: dict[str, ResourceChange], blocks: list[Block]) -> None:
         for block in blocks:
             address = block.address
             paths = tuple(path for path, targets in refs_of[address] if replaced in targets)
+            triggers = tuple(t for key, value in block.lifecycle if key == "replace_triggered_by"
+                             for t in value if t.startswith(replaced + "."))
             current = changes.get(address)
-            if not paths or (current and current.action in ("replace", "create")):
+            if not (paths or triggers) or (current and current.action in ("replace", "create")):
                 continue
             kind = catalogue.of(block.type)
-            forcing = tuple(p for p in paths if kind.forces_replacement(p))
+            forcing = tuple(p for p in paths if kind.forces_replacement(p)) + tuple(
+                f"lifecycle.replace_triggered_by ({t})" for t in triggers)
             if forcing:
                 changes[address] = ResourceChange(address, "replace", forcing, kind.on_replace)
                 pending.append(address)
@@ -426,10 +430,16 @@ def _string(values: dict, key: str, path: str) -> str | None:
 
 
 def summarize_plan(plan: Any, title: str) -> Summary:
-    """Raises PlanError when `plan` is not `terraform show -json` output."""
+    """Raises PlanError when `plan` is not `terraform show -json` output.
+
+    Routes, services and integrations are named as routes.yaml names them wherever the plan allows: a route by its
+    address (the route id), its integration by the same name (each route has its own, plan.py), and a Cloud Map
+    service in a reach by its key, found from the service's address and the ids before and after the change, or,
+    for an integration URI known only after apply, from the URI template in the plan's configuration.
+    """
     changes = parse_plan(plan)
     resources, routes, unmanaged = [], [], []
-    integrations: dict[str, PlannedChange] = {}
+    integrations: dict[str, PlannedChange] = {}  # by id before the change, and by address
     for change in changes:
         if change.mode == "data":
             continue
@@ -451,8 +461,11 @@ def summarize_plan(plan: Any, title: str) -> Summary:
             resource = ResourceChange(change.address, action, consequence=consequence)
         resources.append(resource)
         if change.type == "aws_apigatewayv2_integration":
-            integrations[_string(before, "id", f"{change.path}.change.before") or change.name] = change
-    changed_routes = {r.address: r for r in resources if r.type == "aws_apigatewayv2_route"}
+            integrations[_string(before, "id", f"{change.path}.change.before") or change.address] = change
+            integrations[change.address] = change
+    services = _ServiceNames(changes, _configured_uris(plan))
+    by_address = {r.address: r for r in resources}
+    planned = {c.address: c for c in changes if c.mode != "data"}
     for change in changes:
         if change.type != "aws_apigatewayv2_route" or change.mode == "data":
             continue
@@ -463,7 +476,7 @@ def summarize_plan(plan: Any, title: str) -> Summary:
         new_auth = _string(after, "authorization_type", f"{at}.after")
         old_target, new_target = _string(before, "target", f"{at}.before"), _string(after, "target", f"{at}.after")
         details = []
-        resource = changed_routes.get(change.address)
+        resource = by_address.get(change.address)
         if resource and resource.action in ("create", "delete"):
             details.append({"create": "added", "delete": "removed"}[resource.action])
         if old_key and new_key and old_key != new_key:
@@ -472,19 +485,38 @@ def summarize_plan(plan: Any, title: str) -> Summary:
             details.append(f"authorization: {old_auth} -> {new_auth}")
         touched = [resource] if resource else []
         reach_changed = bool(resource and resource.action in ("create", "delete"))
-        integration_id = (old_target or "").removeprefix("integrations/")
-        if integration_id in integrations:
-            integration = integrations[integration_id]
-            old_uri = _string(integration.before, "integration_uri", f"{integration.path}.change.before")
-            new_uri = _string(integration.after, "integration_uri", f"{integration.path}.change.after")
-            if old_uri != new_uri:
-                details.append(f"reach: {_uri_reach(old_uri)} -> {_uri_reach(new_uri)}")
+        # The route's integration: the one its target names, else its own (named like the route: plan.py).
+        integration = integrations.get((old_target or "").removeprefix("integrations/")) or integrations.get(
+            names.address("aws_apigatewayv2_integration", names.integration(change.name)))
+        if integration is not None:
+            where = f"{integration.path}.change"
+            old_uri = _string(integration.before, "integration_uri", f"{where}.before")
+            new_uri = _string(integration.after, "integration_uri", f"{where}.after")
+            old_reach = services.reach(old_uri) if old_uri else None
+            new_reach = None if integration.action == "delete" else services.reach(new_uri, integration.address)
+            if integration.action == "create" or old_reach is None:
+                if new_reach:
+                    details.append(f"reaches {new_reach}")
+            elif integration.action == "delete" or new_reach is None:
+                details.append(f"reached {old_reach}")
+            elif old_uri != new_uri:
+                details.append(f"reach: {old_reach} -> {new_reach}")
                 reach_changed = True
+            elif integration.action == "update":
+                what = [a for a in by_address[integration.address].attributes if a != "integration_uri"]
+                details.append(f"integration: {', '.join(what) or 'updated'} changed")
             touched += [r for r in resources if r.address == integration.address]
+            touched += [by_address[a] for a in services.targets(old_uri, integration.address)
+                        if a in by_address and by_address[a] not in touched]
+        fan_out = _fan_out_reach(change.name, planned, by_address)
+        if fan_out:
+            details.append(fan_out[0])
+            reach_changed = reach_changed or fan_out[1]
+            touched += [r for r in fan_out[2] if r not in touched]
         if old_target != new_target and new_target is not None and old_target:
             details.append("now targets another integration")
             reach_changed = True
-        if details:
+        if details or touched:
             kind = "added" if "added" in details else "removed" if "removed" in details else "changed"
             routes.append(RouteChange(new_key or old_key or change.name, change.name, kind,
                                       [d for d in details if d not in ("added", "removed")], reach_changed, touched))
@@ -492,12 +524,122 @@ def summarize_plan(plan: Any, title: str) -> Summary:
                    sorted(unmanaged, key=lambda c: c.address))
 
 
-def _uri_reach(uri: str | None) -> str:
-    if uri is None:
-        return "(known after apply)"
-    arn, _, query = uri.partition("?")
-    filters = ", ".join(f"{k}={v}" for k, v in parse_qsl(query)) or "all instances"
-    return f"{arn.rsplit('/', 1)[-1]} ({filters})"
+FAN_OUT_REACH = ("CLOUD_MAP_NAMESPACE", "CLOUD_MAP_SERVICE", "FILTER", "INCLUDE_UNHEALTHY")
+
+
+def _fan_out_reach(route_id: str, planned: dict[str, PlannedChange],
+                   by_address: dict[str, ResourceChange]) -> tuple[str, bool, list[ResourceChange]] | None:
+    """A fan-out route's reach is in its function (plan.fan_out_blocks): the environment names the namespace,
+    service and filter, and the role's policy the namespace's and service's ARNs. (detail, reach changed,
+    resources) when either changes, else None."""
+    function = planned.get(names.address("aws_lambda_function", names.fan_out(route_id)))
+    policy = planned.get(names.address("aws_iam_role_policy", names.fan_out(route_id)))
+    touched = [by_address[c.address] for c in (function, policy) if c is not None and c.address in by_address]
+    if not touched:
+        return None
+
+    def reach(values: dict) -> dict:
+        environment = values.get("environment")
+        block = environment[0] if isinstance(environment, list) and environment else {}
+        variables = block.get("variables") if isinstance(block, dict) else None
+        return {k: variables.get(k) for k in FAN_OUT_REACH} if isinstance(variables, dict) else {}
+
+    old = reach(function.before) if function else {}
+    new = reach(function.after) if function else {}
+    unknown = bool(function and function.unknown.get("environment"))
+    new_arns = policy is not None and policy.action in ("update", "replace")  # a new namespace or service ARN
+    if function is not None and function.action in ("create", "delete"):
+        return ("fan-out function " + {"create": "added", "delete": "removed"}[function.action], True, touched)
+    if old != new or unknown or new_arns:
+        text = ", ".join(f"{k.lower()}: {old.get(k)} -> {new.get(k) if not unknown else '(known after apply)'}"
+                         for k in FAN_OUT_REACH if old.get(k) != new.get(k) or unknown)
+        return (f"fan-out reach: {text or 'new Cloud Map ARNs in its role'}", True, touched)
+    return ("fan-out function updated", False, touched)
+
+
+_SERVICE_ARN_REF = re.compile(r"\$\{aws_service_discovery_service\.([A-Za-z0-9_-]+)\.arn\}")
+
+
+def _configured_uris(plan: Any) -> dict[str, str]:
+    """Integration address -> its integration_uri as configured (a template such as
+    `${aws_service_discovery_service.raft.arn}?leader=true`), from the plan's `configuration`; {} when the plan
+    has none (it is optional: only what the URI template can tell is lost)."""
+    found: dict[str, str] = {}
+    module = plan.get("configuration", {}).get("root_module", {}) if isinstance(plan, dict) else {}
+    resources = module.get("resources", []) if isinstance(module, dict) else []
+    for resource in resources if isinstance(resources, list) else []:
+        if not isinstance(resource, dict) or resource.get("type") != "aws_apigatewayv2_integration":
+            continue
+        expression = (resource.get("expressions") or {}).get("integration_uri") \
+            if isinstance(resource.get("expressions"), dict) else None
+        value = expression.get("constant_value") if isinstance(expression, dict) else None
+        if isinstance(resource.get("address"), str) and isinstance(value, str):
+            found[resource["address"]] = value
+    return found
+
+
+class _ServiceNames:
+    """Cloud Map services as routes.yaml names them: the service id (`srv-...`) -> the key under `services`.
+
+    A created service's address is `aws_service_discovery_service.<key>` (names.service: the key as an identifier);
+    its Cloud Map name is the key unless routes.yaml gave another `name`, so the name is shown when it is what the
+    address was made from, else the address's own name. An existing service (existing_id/existing_arn) has no
+    block: it keeps its id.
+    """
+
+    def __init__(self, changes: list[PlannedChange], configured: dict[str, str]) -> None:
+        self.label_by_id: dict[str, str] = {}
+        self.label_by_address: dict[str, str] = {}
+        self.address_by_id: dict[str, str] = {}
+        self.replaced: set[str] = set()  # addresses of services created or replaced: a new id
+        self.configured = configured
+        for change in changes:
+            if change.type != "aws_service_discovery_service" or change.mode == "data":
+                continue
+            label = change.name
+            for values in (change.before, change.after):
+                name = values.get("name")
+                if isinstance(name, str) and names.slug(name) == change.name:
+                    label = name
+            self.label_by_address[change.address] = label
+            for values in (change.before, change.after):
+                service_id = values.get("id")
+                if isinstance(service_id, str) and service_id:
+                    self.label_by_id[service_id] = label
+                    self.address_by_id[service_id] = change.address
+            if change.action in ("create", "replace"):
+                self.replaced.add(change.address)
+
+    def reach(self, uri: str | None, integration: str = "") -> str | None:
+        """`raft (leader=true)`; for a URI known only after apply, what its configured template says."""
+        if uri is not None:
+            arn, _, query = uri.partition("?")
+            service_id = arn.rsplit("/", 1)[-1]
+            return f"{self.label_by_id.get(service_id, service_id)} ({_filters(query)})"
+        template = self.configured.get(integration)
+        match = _SERVICE_ARN_REF.match(template or "")
+        if match is None:
+            return "(known after apply)"
+        address = names.address("aws_service_discovery_service", match.group(1))
+        label = self.label_by_address.get(address, match.group(1))
+        query = template[match.end():].removeprefix("?").replace("$${", "${").replace("%%{", "%{")
+        return f"{'replaced ' if address in self.replaced else ''}{label} ({_filters(query)})"
+
+    def targets(self, uri: str | None, integration: str) -> list[str]:
+        """The addresses of the Cloud Map services an integration's URI points at, before and as configured."""
+        found = []
+        if uri:
+            address = self.address_by_id.get(uri.partition("?")[0].rsplit("/", 1)[-1])
+            if address:
+                found.append(address)
+        match = _SERVICE_ARN_REF.match(self.configured.get(integration, ""))
+        if match:
+            found.append(names.address("aws_service_discovery_service", match.group(1)))
+        return list(dict.fromkeys(found))
+
+
+def _filters(query: str) -> str:
+    return ", ".join(f"{k}={v}" for k, v in parse_qsl(query)) or "all instances"
 
 
 # --- rendering --------------------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from typing import Callable, Iterator
 from . import names
 from .diagnostics import Diagnostic, did_you_mean, loc_text
 from .loader import Path
-from .model import (ECS_ATTRIBUTES, NO_AUTHORIZATION, RESERVED_AUTHORIZATIONS, AttributeFilter, Authorization,
-                    default_log_group)
+from .handlers import fanout as fanout_handler
+from .model import (DEFAULT_TIMEOUT_MS, ECS_ATTRIBUTES, FAN_OUT_RESERVE_MS, NO_AUTHORIZATION, RESERVED_AUTHORIZATIONS,
+                    AttributeFilter, Authorization, default_log_group)
 from .routekeys import RouteKey
 from .routekeys import normalised as normalised_key
 from .schema import JWT_IDENTITY, JWT_ISSUER, LOG_GROUP_NAME
@@ -86,6 +87,13 @@ def registered_by_of(service: dict) -> str:
 
     The one place this default is decided: the rules and the model (Service.registered_by) both read it."""
     return service.get("registered_by") or ("static" if service.get("instances") else "other")
+
+
+def vpc_id_of(data: dict) -> str | None:
+    """The VPC of the link's subnets: vpc_link.vpc_id as written, else a private DNS namespace's VPC."""
+    written = data.get("vpc_link", {}).get("vpc_id")
+    namespace = data.get("namespace") or {}
+    return written or (namespace.get("vpc_id") if namespace.get("type") == "private_dns" else None)
 
 
 def resolve_authorization(name: str, authorizers: dict) -> Authorization:
@@ -174,7 +182,7 @@ def check_filters(ctx: Context) -> None:
             _check_attribute(ctx, path + ("filter", key), key, value, "filter")
         query = AttributeFilter.of(filter_).query()
         uri_length = _service_arn_length(ctx, service) + (1 + len(query) if query else 0)
-        if uri_length > MAX_URI:
+        if uri_length > MAX_URI and "fan_out" not in route:  # a fan-out's integration targets its function
             ctx.report(path + ("filter",), "E309", f"the integration URI (service ARN + '?' + filter) would be "
                        f"{uri_length} characters; API Gateway allows {MAX_URI}", "shorten the filter keys or values")
         if service is None or not filter_:
@@ -258,7 +266,7 @@ def _existing(service: dict) -> bool:
 
 
 MANAGED_ELSEWHERE = ("name", "description", "dns_records", "routing_policy", "health_check",
-                     "route53_health_check", "instances")
+                     "route53_health_check", "instances", "force_destroy")
 
 
 def check_services(ctx: Context) -> None:
@@ -405,16 +413,22 @@ def check_authorization(ctx: Context) -> None:
                        at_key=True)
         if not isinstance(auth, dict) or "type" not in auth:
             continue
-        needs = {"jwt": ("issuer", "audiences"), "lambda": ("function_arn",)}[auth["type"]]
-        other = {"jwt": ("function_arn", "result_ttl_seconds", "simple_responses"),
-                 "lambda": ("issuer", "audiences")}[auth["type"]]
+        needs = {"jwt": ("issuer", "audiences"), "lambda": ("function_arn",), "allowlist": ("cidrs",)}[auth["type"]]
+        other = {"jwt": ("function_arn", "result_ttl_seconds", "simple_responses", "cidrs"),
+                 "lambda": ("issuer", "audiences", "cidrs"),
+                 # The shipped handler reads the caller's address and answers {isAuthorized: bool}.
+                 "allowlist": ("issuer", "audiences", "function_arn", "identity_source", "simple_responses"),
+                 }[auth["type"]]
         for option in needs:
             if option not in auth and at + (option,) not in ctx.source.keys:
-                ctx.report(at, "E202", f"a {auth['type']} authorizer needs {option}", "", at_key=True)
+                ctx.report(at, "E202", f"{_a(auth['type'])} authorizer needs {option}", "", at_key=True)
         for option in other:
             if at + (option,) in ctx.source.keys:
-                ctx.report(at + (option,), "E310", f"{option} does not apply to a {auth['type']} authorizer",
+                ctx.report(at + (option,), "E310", f"{option} does not apply to {_a(auth['type'])} authorizer",
                            "remove it", at_key=True)
+        for i, cidr in enumerate(auth.get("cidrs", []) if auth["type"] == "allowlist" else []):
+            if isinstance(cidr, str):
+                _check_cidr(ctx, at + ("cidrs", i), cidr)
         issuer = auth.get("issuer")
         if isinstance(issuer, str) and not re.match(JWT_ISSUER, issuer):
             ctx.report(at + ("issuer",), "E204", f"JWT issuer {issuer!r} must be an https:// URL without blanks",
@@ -432,7 +446,13 @@ def check_authorization(ctx: Context) -> None:
         if name not in RESERVED_AUTHORIZATIONS and name not in usable:
             continue  # undeclared (E302) or broken authorizer, reported elsewhere
         auth = resolve_authorization(name, usable)
-        if route.get("scopes") and auth.kind != "jwt":
+        if route.get("scopes") and auth.kind == "allowlist":
+            ctx.report(path + ("scopes",), "E312", f"scopes need a JWT authorizer, and an HTTP API route has exactly "
+                       f"one authorizer: this route's is the allow-list {name!r}, which checks the caller's address, "
+                       "not a token", "to require both an address and a token, use authorization: iam on a role "
+                       "whose policy has an aws:SourceIp condition, or a lambda authorizer of your own that checks "
+                       "both; or drop scopes", at_key=True)
+        elif route.get("scopes") and auth.kind != "jwt":
             kind = f" (a {auth.kind} authorizer)" if auth.authorizer else ""
             ctx.report(path + ("scopes",), "E312", "scopes need a JWT authorizer",
                        f"this route's authorization is {name!r}{kind}", at_key=True)
@@ -448,6 +468,95 @@ def check_authorization(ctx: Context) -> None:
         elif not auth.required and not route.get("public") and "route" in route:
             ctx.report(path + ("route",), "W404", f"route {route['route']!r} has no authorization; anyone on the "
                        "internet can call it", "add authorization, or public: true to silence this")
+
+
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+def _check_cidr(ctx: Context, path: Path, text: str) -> None:
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        ctx.report(path, "E204", f"{text!r} is not an IPv4 or IPv6 address or address range",
+                   "for example 203.0.113.0/24, 2001:db8::/32 or 198.51.100.7")
+        return
+    try:
+        ipaddress.ip_network(text)  # strict: no bits set after the prefix
+    except ValueError:
+        ctx.report(path, "E204", f"{text!r} has host bits set: the range it names is {network}", f"write {network}")
+        return
+    if network.prefixlen == 0:
+        ctx.report(path, "E310", f"{text!r} admits every address, so the allow-list keeps no one out",
+                   "list the ranges your operators connect from; for a deliberately open route, "
+                   "authorization: none with public: true says so")
+
+
+def check_fan_out(ctx: Context) -> None:
+    """Fan-out routes: the function must know Cloud Map's names, fit its budget and reach Cloud Map."""
+    fan_outs = [(path, route) for path, route in ctx.routes() if isinstance(route.get("fan_out"), dict)]
+    if not fan_outs:
+        return
+    namespace = ctx.namespace or {}
+    if vpc_id_of(ctx.data) is None and isinstance(ctx.data.get("vpc_link"), dict):
+        ctx.report(("vpc_link",), "E202", "fan-out routes run a function in the VPC link's subnets, and its "
+                   "security group needs the VPC: vpc_link.vpc_id is missing",
+                   "vpc_id: vpc-0123456789abcdef0 (the VPC of subnet_ids)", at_key=True)
+    if "cloud_map_access" not in ctx.data.get("vpc_link", {}):
+        path = fan_outs[0][0]
+        ctx.report(path + ("fan_out",), "W406", "the fan-out function runs in the VPC link's subnets, where it "
+                   "reaches Cloud Map's DiscoverInstances API only through an interface VPC endpoint "
+                   "(com.amazonaws.<region>.data-servicediscovery, private DNS on) or a NAT gateway; "
+                   "vpc_link.cloud_map_access declares neither", "set vpc_link.cloud_map_access: create_endpoint "
+                   "(this stack creates the endpoint), existing_endpoint or nat", at_key=True)
+    for path, route in fan_outs:
+        spec = route["fan_out"]
+        at = path + ("fan_out",)
+        service = ctx.services.get(route.get("service", ""))
+        if (service is not None and _existing(service)) or "existing_id" in namespace:
+            ctx.report(at, "E312", "a fan-out route calls DiscoverInstances with the namespace's and the service's "
+                       "names, which this file knows only for a namespace and service it creates",
+                       "fan out to a service created here, or use an ordinary route", at_key=True)
+        timeout = route.get("timeout_ms", DEFAULT_TIMEOUT_MS)
+        per_instance = spec.get("per_instance_timeout_ms")
+        if isinstance(timeout, int) and timeout < 2 * FAN_OUT_RESERVE_MS:
+            ctx.report(path + ("timeout_ms",), "E310", f"a fan-out route needs timeout_ms of at least "
+                       f"{2 * FAN_OUT_RESERVE_MS}: {FAN_OUT_RESERVE_MS} ms of it are kept for the function's start "
+                       "and its answer", f"timeout_ms: {DEFAULT_TIMEOUT_MS} (the largest API Gateway allows)")
+        elif isinstance(timeout, int) and isinstance(per_instance, int) and per_instance > timeout - FAN_OUT_RESERVE_MS:
+            written = at + ("per_instance_timeout_ms",)
+            ctx.report(written if written in ctx.source.keys else at, "E310",
+                       f"per_instance_timeout_ms {per_instance} does not fit in the route's timeout_ms {timeout} "
+                       f"less the {FAN_OUT_RESERVE_MS} ms the function keeps for itself",
+                       f"at most {timeout - FAN_OUT_RESERVE_MS}, or raise timeout_ms (up to {DEFAULT_TIMEOUT_MS})",
+                       at_key=written not in ctx.source.keys)
+        for i, header in enumerate(spec.get("forward_headers", [])):
+            if isinstance(header, str) and header.lower() in NOT_FORWARDED:
+                ctx.report(at + ("forward_headers", i), "E310", f"{header!r} is not forwarded: it describes one "
+                           "connection (or one message), and the function sets its own for each call",
+                           "remove it")
+        if None in (spec.get(k) for k in ("per_instance_timeout_ms", "concurrency", "include_unhealthy",
+                                          "forward_headers", "max_body_bytes")):
+            continue  # a value was refused by the schema: reported there
+        variables = fanout_handler.environment(fanout_handler.Settings(
+            namespace=str(namespace.get("name", "")),
+            service=str((service or {}).get("name", route.get("service", ""))),
+            filter=AttributeFilter.of({k: v for k, v in route.get("filter", {}).items() if isinstance(v, str)}).pairs,
+            per_instance_timeout_ms=spec["per_instance_timeout_ms"], concurrency=spec["concurrency"],
+            total_timeout_ms=DEFAULT_TIMEOUT_MS, stage=ctx.stage,
+            forward_headers=frozenset(h for h in spec["forward_headers"] if isinstance(h, str)),
+            max_body_bytes=spec["max_body_bytes"], tls_server_name=str(route.get("tls_server_name", ""))))
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
+        if size > LAMBDA_ENVIRONMENT_BYTES:
+            ctx.report(path + ("filter",), "E309", f"the fan-out function's environment (filter, names, headers) "
+                       f"would be {size} bytes; Lambda allows {LAMBDA_ENVIRONMENT_BYTES}",
+                       "shorten the filter or forward fewer headers", at_key=True)
+
+
+LAMBDA_ENVIRONMENT_BYTES = 4096  # Lambda quota: "Function environment variables: 4 KB", all of them together
+# Fields that describe one connection or one message (RFC 9110 7.6.1), or that the caller sets per call.
+NOT_FORWARDED = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+                           "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"})
 
 
 def check_addresses(ctx: Context) -> None:
@@ -538,6 +647,12 @@ def check_api(ctx: Context) -> None:
         ctx.report(("api", "cors", "allow_credentials"), "E310",
                    "allow_credentials cannot be combined with the origin '*'",
                    "list the origins that may send credentials", at_key=True)
+    domain = api.get("custom_domain") or {}
+    if "mutual_tls" in domain and not api.get("disable_execute_api_endpoint"):
+        ctx.report(("api", "custom_domain", "mutual_tls"), "W407", "mutual TLS guards the custom domain only: the "
+                   "API's default execute-api endpoint is still on, and it asks no client certificate",
+                   "set api.disable_execute_api_endpoint: true so every client must come through the custom domain",
+                   at_key=True)
     if api.get("disable_execute_api_endpoint") and "custom_domain" not in api:
         ctx.report(("api", "disable_execute_api_endpoint"), "E310",
                    "with the execute-api endpoint disabled and no custom_domain, the API cannot be reached",
@@ -546,5 +661,5 @@ def check_api(ctx: Context) -> None:
 
 RULES: tuple[Callable[[Context], None], ...] = (
     check_routes, check_route_ids, check_references, check_filters, check_namespace, check_services,
-    check_authorization, check_addresses, check_literal_strings, check_route_options, check_api,
+    check_authorization, check_addresses, check_literal_strings, check_route_options, check_api, check_fan_out,
 )

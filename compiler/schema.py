@@ -7,7 +7,7 @@ Semantic rules that span several fields live in `validator.py`, where each can p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Union
 
 # Cloud Map and API Gateway formats, each from the service model or the provider source (see AWS-FACTS).
@@ -54,6 +54,10 @@ ROUTE_KEY = (r"^(\$default|(ANY|DELETE|GET|HEAD|OPTIONS|PATCH|POST|PUT) (?=/.{0,
 IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"
 ATTRIBUTE_KEY = r"^(?!AWS_)[!-~]{1,255}$"  # DiscoverInstances AttrKey; AWS_* is Cloud Map's own
 ATTRIBUTE_VALUE = r"^([a-zA-Z0-9!-~][ \ta-zA-Z0-9!-~]*)?[a-zA-Z0-9!-~]?$"  # DiscoverInstances AttrValue
+HEADER_TOKEN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$"  # an HTTP field name (RFC 9110 5.1)
+# An S3 object URI (bucket naming rules: 3-63 lower-case letters, digits, '.' and '-'), as API Gateway takes a
+# mutual TLS truststore (CreateDomainName MutualTlsAuthentication.TruststoreUri).
+S3_URI = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]+$"
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class Map:
     max_items: int | None = None
     attribute_values: bool = False  # Cloud Map attribute: a YAML bool/number becomes its text, with W400
     json_key_pattern: str | None = None  # JSON Schema only, like Str.json_pattern
+    overlay: bool = False  # an environment's override: merged entry by entry, `null` removes an entry
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,9 @@ class Field:
 class Obj:
     fields: dict[str, Field]
     doc: str = ""
+    # An environment's overrides of this object (`overlay`): every key optional, `null` removes one; merged onto
+    # the document by compiler.environments. The reference table names it once instead of repeating its keys.
+    overlay: bool = False
 
 
 Type = Union[Str, Int, Number, Bool, List, Map, Obj]
@@ -157,17 +165,27 @@ SERVICE = Obj({
     }), "Route 53 health check settings; only with `health_check: route53`."),
     "app_attributes": Field(List(Str(max_len=255), unique=True), "Attribute keys your application sets on its own registration (ECS cannot set custom attributes), e.g. [leader]."),
     "instances": Field(List(INSTANCE), "Static instances to register (targets that are not ECS tasks)."),
+    "force_destroy": Field(Bool(), "Let Terraform delete or replace the service while instances are registered: it deregisters them first (AWS refuses otherwise). `import` writes false, so adopting changes nothing; set it to true afterwards (no change in AWS).", default=True),
 })
 
 AUTHORIZER = Obj({
-    "type": Field(Str(enum=("jwt", "lambda")), "`jwt` (issuer + audiences) or `lambda` (a request authorizer function).", required=True),
+    "type": Field(Str(enum=("jwt", "lambda", "allowlist")), "`jwt` (issuer + audiences), `lambda` (your request authorizer function) or `allowlist` (admits only the source addresses in `cidrs`; the stack creates the function from the shipped handler).", required=True),
     "issuer": Field(Str(max_len=2048, json_pattern=JWT_ISSUER, example="https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"), "JWT issuer URL (jwt)."),
     "audiences": Field(List(Str(SAFE_TEXT, 2048), min_items=1, max_items=50, unique=True), "Accepted JWT audiences, at most 50 (jwt)."),
     "identity_source": Field(Str(LAMBDA_IDENTITY, 2048, example="$request.header.Authorization"), "Where the token is read from: `$request.header.NAME` or `$request.querystring.NAME` (jwt and lambda), `$context.NAME` or `$stageVariables.NAME` (lambda).", default="$request.header.Authorization"),
     "function_arn": Field(Str(FUNCTION_ARN, 140), "Lambda function ARN (lambda)."),
     "result_ttl_seconds": Field(Int(0, 3600), "How long API Gateway caches a lambda authorizer's answer.", default=300),
     "simple_responses": Field(Bool(), "The lambda returns {isAuthorized: bool} instead of an IAM policy.", default=True),
+    "cidrs": Field(List(Str(max_len=49, example="203.0.113.0/24"), min_items=1, max_items=60, unique=True), "Source address ranges (IPv4 and IPv6 CIDRs, or single addresses) the allow-list admits (allowlist). It reads `$context.identity.sourceIp`, the address that connected to API Gateway."),
 })
+
+FAN_OUT = Obj({
+    "per_instance_timeout_ms": Field(Int(50, 29500), "How long the function waits for each instance; it must fit in the route's `timeout_ms` less 500 ms.", default=2000),
+    "concurrency": Field(Int(1, 64), "How many instances are called at once.", default=8),
+    "include_unhealthy": Field(Bool(), "Call instances Cloud Map reports unhealthy too (DiscoverInstances HealthStatus ALL instead of HEALTHY).", default=False),
+    "forward_headers": Field(List(Str(HEADER_TOKEN, 256, example="content-type"), max_items=20, unique=True), "Request headers passed on to every instance (others are dropped).", default=["content-type"]),
+    "max_body_bytes": Field(Int(0, 262144), "Bytes of each instance's response body kept in the aggregate; longer bodies are cut and flagged `truncated`.", default=4096),
+}, "Fan-out: one request in, one call per matching instance, one aggregate out.")
 
 ROUTE = Obj({
     "route": Field(Str(max_len=1200, example="GET /leader", json_pattern=ROUTE_KEY), "Route key: `METHOD /path` (ANY DELETE GET HEAD OPTIONS PATCH POST PUT; `{param}`, greedy `{proxy+}` last) or `$default`.", required=True),
@@ -182,6 +200,7 @@ ROUTE = Obj({
     "forward_stage_in_path": Field(Bool(), "Keep the stage name at the front of the backend path (named stages only). By default it is stripped.", default=False),
     "tls_server_name": Field(Str(HOSTNAME, 253, example="raft.internal"), "Call the backend over HTTPS and verify this server name."),
     "throttling": Field(THROTTLING, "Per-route throttling overriding the stage default."),
+    "fan_out": Field(FAN_OUT, "Send each request to every instance that matches the filter, not one of them: a Lambda function the stack creates calls them all and answers with one JSON aggregate (200 all succeeded, 207 some failed, 502 all failed or none matched). Needs `vpc_link.vpc_id` (or a private DNS namespace) and a way to reach Cloud Map (`vpc_link.cloud_map_access`)."),
 })
 
 API = Obj({
@@ -194,7 +213,7 @@ API = Obj({
     "access_logs": Field(Obj({
         "enabled": Field(Bool(), "Write JSON access logs to CloudWatch.", default=True),
         "retention_days": Field(Int(1, 3653, choices=LOG_RETENTION_DAYS), "Log retention in days (one of the values CloudWatch Logs accepts).", default=365),
-        "group_name": Field(Str(LOG_GROUP_NAME, 512), "Log group name; defaults to `/aws/apigateway/<api.name>/access`."),
+        "group_name": Field(Str(LOG_GROUP_NAME, 512), "Log group name; defaults to `/aws/apigateway/<api.name>/access` (`/aws/apigateway/<api.name>/<environment>/access` in an environment)."),
         "kms_key_arn": Field(Str(KMS_KEY_ARN, 256), "KMS key for the log group."),
     }), "Access logging (on unless disabled)."),
     "cors": Field(Obj({
@@ -210,8 +229,31 @@ API = Obj({
         "certificate_arn": Field(Str(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$", 2048,
                                            example="arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"), "ACM certificate ARN in the API's region.", required=True),
         "base_path": Field(Str(r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$", 1024), "API mapping key (path under the domain); empty maps the root."),
-    }), "Custom domain with an API mapping."),
+        "mutual_tls": Field(Obj({
+            "truststore_uri": Field(Str(S3_URI, 1024, example="s3://example-truststore/admin-ca.pem"), "S3 URI of the PEM bundle of CA certificates clients' certificates must chain to.", required=True),
+            "truststore_version": Field(Str(SAFE_TEXT, 1024), "S3 object version of the truststore (a versioned bucket); a new version is picked up when this changes."),
+        }), "Mutual TLS: only clients presenting a certificate from your CA complete the TLS handshake. Set `disable_execute_api_endpoint` too, or clients go around it."),
+    }), "Custom domain with an API mapping (a regional endpoint with the TLS_1_2 security policy)."),
     "disable_execute_api_endpoint": Field(Bool(), "Turn off the default execute-api URL (clients must use the custom domain).", default=False),
+})
+
+ACCOUNT_ID = r"^[0-9]{12}$"
+ROLE_ARN = r"^arn:aws(-[a-z]+){0,2}:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}$"  # IAM role ARN (path and name)
+PROFILE = r"^[A-Za-z0-9_.@+=,-]{1,128}$"  # a section of ~/.aws/config: kept to the characters every tool accepts
+SESSION_NAME = r"^[A-Za-z0-9_+=,.@-]{2,64}$"  # STS AssumeRole RoleSessionName
+EXTERNAL_ID = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"  # STS AssumeRole ExternalId
+# s3://BUCKET/KEY: a bucket name S3 accepts and a key of S3's safe characters (both reach Terraform verbatim).
+STATE_URL = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-9!_.*'()/-]{1,1024}$"
+ENVIRONMENT_NAME = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"  # it names the stack: cdktf.out/stacks/<name>, the state file
+
+PROVIDER = Obj({
+    "allowed_account_ids": Field(List(Str(ACCOUNT_ID, 12, example="123456789012"), min_items=1, max_items=20, unique=True), "The only AWS accounts Terraform may change; any other account stops the plan (the provider's `allowed_account_ids`)."),
+    "profile": Field(Str(PROFILE, 128, example="prod"), "Named profile from the shared AWS config and credentials files."),
+    "assume_role": Field(Obj({
+        "role_arn": Field(Str(ROLE_ARN, 2048, example="arn:aws:iam::123456789012:role/deploy"), "Role to assume.", required=True),
+        "session_name": Field(Str(SESSION_NAME, 64, example="cloudmap-routes"), "Session name, shown in CloudTrail."),
+        "external_id": Field(Str(EXTERNAL_ID, 1224, example="routes-deploy"), "External id the role's trust policy asks for."),
+    }), "Assume this role with the credentials found (for example a CI identity deploying into each account)."),
 })
 
 NAMESPACE = Obj({
@@ -225,17 +267,46 @@ NAMESPACE = Obj({
 ROOT = Obj({
     "version": Field(Int(1, 1), "Language version; only 1 exists.", required=True),
     "region": Field(Str(REGION, 32), "AWS region for the provider; defaults to the provider's environment (AWS_REGION)."),
+    "provider": Field(PROVIDER, "Which AWS account and credentials the provider may use (guards and credentials; environments usually set these)."),
     "api": Field(API, "The HTTP API and its stage.", required=True),
     "vpc_link": Field(Obj({
-        "name": Field(Str(NAME_128, 128, max_bytes=128), "VPC link name; defaults to the API name."),
+        "name": Field(Str(NAME_128, 128, max_bytes=128), "VPC link name; defaults to the API name (`<api.name>-<environment>` in an environment)."),
         "subnet_ids": Field(List(Str(SUBNET_ID, 24, example="subnet-0123456789abcdef0"), min_items=1, max_items=10, unique=True), "Private subnets (at most 10; changing them replaces the link).", required=True),
         "security_group_ids": Field(List(Str(SECURITY_GROUP_ID, 20, example="sg-0123456789abcdef0"), min_items=1, max_items=5, unique=True), "Security groups of the link's network interfaces (changing them replaces the link).", required=True),
+        "vpc_id": Field(Str(VPC_ID, 21), "The VPC of the subnets; fan-out functions get a security group in it. Defaults to a private DNS namespace's `vpc_id`."),
+        "cloud_map_access": Field(Str(enum=("create_endpoint", "existing_endpoint", "nat")), "How fan-out functions in these subnets reach Cloud Map's DiscoverInstances API (data-servicediscovery): `create_endpoint` (the stack creates an interface VPC endpoint with private DNS), `existing_endpoint` (the VPC has one) or `nat` (the subnets route to a NAT gateway)."),
     }), "The VPC link API Gateway uses to reach the services.", required=True),
     "namespace": Field(NAMESPACE, "The Cloud Map namespace for created services (not needed when every service is existing)."),
     "services": Field(Map(SERVICE, key_pattern=SERVICE_NAME, max_items=300), "Cloud Map services, keyed by name.", required=True),
     "authorizers": Field(Map(AUTHORIZER, key_pattern=AUTHORIZER_KEY, max_items=10), "Authorizers (at most 10) routes refer to by key."),
     "routes": Field(List(ROUTE, min_items=1), "Routes: each reaches a service, optionally only the instances that match a filter.", required=True),
 })
+
+
+def overlay(t: Type) -> Type:
+    """An environment's overrides of `t`: objects with every key optional and no defaults (a key left out keeps the
+    document's value; `null` removes it); maps of objects likewise, entry by entry. Lists and scalars replace."""
+    if isinstance(t, Obj):
+        return Obj({name: Field(overlay(f.type), f.doc) for name, f in t.fields.items()}, t.doc, overlay=True)
+    if isinstance(t, Map) and isinstance(t.values, Obj):
+        return replace(t, values=overlay(t.values))
+    if isinstance(t, Map):
+        return replace(t, overlay=True)
+    return t
+
+
+# The document keys an environment may override. `version` and `routes` are shared: routes are written once.
+OVERRIDABLE = ("region", "provider", "api", "vpc_link", "namespace", "services", "authorizers")
+
+ENVIRONMENT = Obj({
+    **{name: Field(overlay(ROOT.fields[name].type), f"Overrides `{name}` for this environment.") for name in OVERRIDABLE},
+    "state": Field(Str(STATE_URL, 1100, example="s3://my-tf-state/routes/prod.tfstate"), "Keep this environment's Terraform state in S3 (encrypted, S3 locking): s3://BUCKET/KEY. Defaults to a local file, terraform.<environment>.tfstate."),
+})
+
+ROOT.fields["environments"] = Field(
+    Map(ENVIRONMENT, key_pattern=ENVIRONMENT_NAME, max_items=20, overlay=True),  # `dev:` alone: no overrides
+    "Environments (e.g. dev, staging, prod), each its own stack `cdktf.out/stacks/<name>/`: the document with this "
+    "environment's overrides merged in (mappings key by key, `null` removes a key, lists and values replace).")
 
 
 # --- JSON Schema and reference table, generated from the table above -------------------------------------
@@ -286,6 +357,8 @@ def _json(t: Type) -> dict:
             values = {"type": ["string", "boolean", "number"], "maxLength": 1024}
             if isinstance(t.values, Str) and t.values.json_pattern:
                 values["pattern"] = t.values.json_pattern  # applies to strings only
+        if t.overlay:
+            values = {"anyOf": [values, {"type": "null"}]}
         out = {"type": "object", "additionalProperties": values}
         if t.key_pattern or t.json_key_pattern:
             out["propertyNames"] = {"pattern": t.key_pattern or t.json_key_pattern}
@@ -295,6 +368,8 @@ def _json(t: Type) -> dict:
     props = {}
     for name, f in t.fields.items():
         prop = _json(f.type)
+        if t.overlay:  # an environment's override: `null` removes the key
+            prop = {"anyOf": [prop, {"type": "null"}]}
         prop["description"] = f.doc
         if f.default is not None:
             prop["default"] = f.default
@@ -338,7 +413,7 @@ def reference_rows(t: Obj = ROOT, prefix: str = "") -> list[tuple[str, str, str,
             inner, suffix = inner.item, "[]"
         elif isinstance(inner, Map) and isinstance(inner.values, Obj):
             inner, suffix = inner.values, ".<name>"
-        if isinstance(inner, Obj):
+        if isinstance(inner, Obj) and not inner.overlay:  # an override takes the keys of what it overrides
             rows.extend(reference_rows(inner, f"{path}{suffix}."))
     return rows
 

@@ -26,6 +26,7 @@ _KIND_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a 
 class Spec:
     data: dict
     source: SourceMap
+    environment: str | None = None  # the environment this spec is (its overrides merged in: compiler.environments)
 
 
 def check(document: Document) -> tuple[Spec, list[Diagnostic]]:

@@ -20,7 +20,7 @@ from typing import Optional, TextIO
 from urllib.parse import parse_qsl
 
 from . import compile_file
-from .deployed import DEFAULT_STACK, STACK_TAG
+from .deployed import DEFAULT_STACK, STACK_TAG, pages as _pages
 from .diagnostics import render_text as render_diagnostics
 from .discovery import Found, aws_client, discover, has_health_check, health_parameter, namespace_http_name, \
     resolve_service
@@ -46,7 +46,10 @@ class RouteView:
     route: str  # the route key, e.g. "GET /leader"
     id: Optional[str]  # the routes.yaml id; None for a deployed route routes.yaml does not have
     deployed: bool
-    service: str = ""  # the Cloud Map service the integration targets (name), or routes.yaml's when not deployed
+    # The service the integration targets, by its routes.yaml key when it is one of routes.yaml's services (else
+    # `<Cloud Map name> (<id>)`), or routes.yaml's own when the route is not deployed; and its Cloud Map name.
+    service: str = ""
+    cloud_map_service: str = ""
     filter: dict[str, str] = field(default_factory=dict)
     drift: list[str] = field(default_factory=list)
     instances: list[InstanceView] = field(default_factory=list)  # what DiscoverInstances returns (what is reached)
@@ -81,15 +84,6 @@ class Report:
 
 # -- reading ------------------------------------------------------------------------------------------------
 
-
-def _pages(call, key: str, **kwargs) -> list[dict]:
-    items, token = [], None
-    while True:
-        answer = call(**kwargs, **({"NextToken": token} if token else {}))
-        items += answer.get(key, [])
-        token = answer.get("NextToken")
-        if not token:
-            return items
 
 
 def find_api(agw, model: Model, stack: str, api_id: Optional[str]) -> tuple[Optional[dict], list[str]]:
@@ -147,9 +141,30 @@ class _Reader:
             self._namespaces[namespace_id] = namespace_http_name(self.sd, namespace_id)
         return self._namespaces[namespace_id]
 
+    def key_of(self, service_id: str, found: dict) -> Optional[str]:
+        """The routes.yaml key of a deployed Cloud Map service: the service routes.yaml declares by that ARN or
+        id, or creates under that name in its namespace; None when routes.yaml has no such service."""
+        for declared in self.model.services:
+            if declared.existing_arn or declared.existing_id:
+                if found.get("Arn") == declared.existing_arn or service_id == declared.existing_id:
+                    return declared.key
+            elif found["Name"] == declared.name and self._in_namespace(found):
+                return declared.key
+        return None
+
+    def _in_namespace(self, found: dict) -> bool:
+        namespace = self.model.namespace
+        return namespace is None or (
+            found.get("NamespaceId") == namespace.existing_id if namespace.existing_id
+            else self.namespace(found["NamespaceId"]) == namespace.name or found.get("NamespaceId") == namespace.name)
+
     def expected_service_drift(self, route: Route, service_id: str, found: dict) -> Optional[str]:
         declared = self.model.service(route.service)
         deployed = f"{found['Name']} ({service_id})"
+        other = self.key_of(service_id, found)
+        if other is not None and other != route.service:  # another of routes.yaml's services
+            return f"service: the integration targets {other} ({found['Name']}, {service_id}), routes.yaml says " \
+                   f"{route.service}"
         if declared.existing_arn:
             if found.get("Arn") != declared.existing_arn:
                 return f"service: the integration targets {deployed}, routes.yaml says {declared.existing_arn}"
@@ -159,10 +174,7 @@ class _Reader:
                 return f"service: the integration targets {deployed}, routes.yaml says {declared.existing_id}"
             return None
         namespace = self.model.namespace
-        namespace_ok = namespace is None or (
-            found.get("NamespaceId") == namespace.existing_id if namespace.existing_id
-            else self.namespace(found["NamespaceId"]) == namespace.name or found.get("NamespaceId") == namespace.name)
-        if found["Name"] != declared.name or not namespace_ok:
+        if found["Name"] != declared.name or not self._in_namespace(found):
             where = f" in namespace {namespace.name or namespace.existing_id}" if namespace else ""
             return f"service: the integration targets {deployed}, routes.yaml says {declared.name}{where}"
         return None
@@ -187,7 +199,11 @@ class _Reader:
             else:
                 uri = self.agw.get_integration(ApiId=api_id, IntegrationId=integration_id).get("IntegrationUri", "")
                 service_id, deployed_filter = split_uri(uri)
-                if service_id is None:
+                if route.fan_out is not None:  # it invokes its function, which discovers what routes.yaml says
+                    if ":lambda:" not in uri:
+                        view.drift.append(f"a fan-out route's integration should invoke its function, not "
+                                          f"{uri or '(no URI)'}")
+                elif service_id is None:
                     view.drift.append(f"the integration does not target a Cloud Map service: {uri or '(no URI)'}")
                 else:
                     if deployed_filter != query:
@@ -199,19 +215,24 @@ class _Reader:
                         view.drift.append(problem)
                     query = deployed_filter
                     target = (self.namespace(found["NamespaceId"]), found["Name"], has_health_check(found))
+                    label = self.key_of(service_id, found) or deployed_label(found["Name"], service_id)
         if target is None:
             names = resolve_service(self.sd, self.model, self.model.service(route.service))
             target = (names.namespace, names.name, names.has_health_check)
+            label = route.service
         namespace, name, has_check = target
-        view.service, view.filter = name, query
+        view.service, view.cloud_map_service, view.filter = label, name, query
         try:
-            reached = discover(self.sd, namespace, name, query, health_parameter(has_check))
+            everyone_called = route.fan_out is not None and route.fan_out.include_unhealthy  # HealthStatus ALL
+            reached = discover(self.sd, namespace, name, query, "ALL" if everyone_called else health_parameter(has_check))
             everyone = discover(self.sd, namespace, name, query, "ALL") if has_check else reached
         except Exception as exc:  # ServiceNotFound, NamespaceNotFound, access denied  # noqa: BLE001
             reached = everyone = []
             view.warnings.append(f"DiscoverInstances failed for {name} in {namespace}: {exc}")
         view.instances = [InstanceView.of(f) for f in reached]
         view.verdict = verdict(reached)
+        if route.fan_out is not None and len(reached) > 1:
+            view.verdict = f"fan-out: all {len(reached)} instances, each request"
         for found in reached:
             if found.address is None:
                 view.warnings.append(f"{found.id} has no AWS_INSTANCE_IPV4/AWS_INSTANCE_PORT: API Gateway cannot "
@@ -222,6 +243,11 @@ class _Reader:
                 view.warnings.append(f"{found.id} ({found.address_text}) matches but is {found.health}: "
                                      f"it receives no traffic")
         return view
+
+
+def deployed_label(name: str, service_id: str) -> str:
+    """A deployed Cloud Map service routes.yaml does not declare: its name and id."""
+    return f"{name} ({service_id})"
 
 
 def verdict(reached: list[Found]) -> str:
@@ -272,7 +298,9 @@ def render_text(report: Report) -> str:
         lines += [f"  drift: {d}" for d in view.drift]
         if view.id is None:
             continue
-        lines.append(f"  service {view.service}, filter {_filter_text(view.filter)}")
+        cloud_map = f" (Cloud Map {view.cloud_map_service})" if view.cloud_map_service not in ("", view.service) \
+            and not view.service.startswith(view.cloud_map_service + " (") else ""
+        lines.append(f"  service {view.service}{cloud_map}, filter {_filter_text(view.filter)}")
         lines += [f"  {_instance_text(i)}" for i in view.instances]
         lines.append(f"  verdict: {view.verdict}")
         lines += [f"  warning: {w}" for w in view.warnings]
@@ -337,11 +365,11 @@ def _change_text(change: dict) -> str:
 
 def run_status(file: str, fmt: str = "text", api_id: Optional[str] = None, stack: str = DEFAULT_STACK,
                local_aws: Optional[str] = None, watch: Optional[float] = None, out: Optional[TextIO] = None,
-               err: Optional[TextIO] = None) -> int:
+               err: Optional[TextIO] = None, environment: Optional[str] = None) -> int:
     """Exit 0 when every route is deployed as declared and reaches an instance; 1 when one has drifted or reaches
     none (or routes.yaml is invalid); 2 when the deployed system cannot be read."""
     out, err = out or sys.stdout, err or sys.stderr
-    model, diagnostics = compile_file(file)
+    model, diagnostics = compile_file(file, environment)
     if diagnostics:
         print(render_diagnostics(diagnostics), file=err)
     if model is None:

@@ -13,6 +13,9 @@ synth replaces its output directory as a whole, so each rule below exists to mak
   at every instant `<out>` is the complete old or the complete new output. Where the kernel or filesystem lacks
   RENAME_EXCHANGE, three renames through `.synth-<name>.<hex>.ready` / `.retired` are used instead; a kill
   between them leaves `<out>` missing for a moment, and the next synth renames the retired output back.
+- Other stacks. synth never removes a stack: every stacks/<other> directory of the old output that this run does
+  not write (another environment's, or another --stack's) is hard-linked into the new output whole, .terraform and
+  all, and its entry in manifest.json is kept, so `synth --env prod` leaves dev and staging as they were.
 - Leftovers. A killed run may leave `.synth-<name>.<hex>[.ready|.retired|.trash]` directories; the next synth
   removes those, and only those that match the pattern exactly and carry the marker (or are empty). Trees are
   removed marker-last, so a half-removed one is still recognised as ours.
@@ -46,10 +49,10 @@ import stat
 import sys
 import threading
 import time
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from .model import Model
-from .plan import ResourcePlan, build
+from .plan import ResourcePlan, build, with_imports
 
 TOOL = "cloudmap-routes"
 MARKER = ".cloudmap-routes-out"
@@ -79,21 +82,36 @@ class Terminated(BaseException):
 
 
 def synthesize(model: Model, out: str, stack: str = "routes", local_endpoint: str | None = None,
-               state: str | None = None, engine: str = "cdktf") -> str:
+               state: str | None = None, engine: str = "cdktf", imports: Sequence[tuple[str, str]] = ()) -> str:
     """Write <out>/stacks/<stack>/cdk.tf.json (and cdktf's manifest); return the JSON file's path.
 
     `state` is None (a local state file beside routes.yaml) or s3://BUCKET/KEY. `engine` is `cdktf` (CDKTF
     writes the files) or `direct` (compiler.direct writes the same bytes without Node or jsii).
     Raises OutputError when `out` or `stack` may not be used, Terminated on SIGTERM.
     """
-    problem = stack_problem(stack)
-    if problem:
-        raise OutputError(problem)
-    write = engine_writer(engine)
-    plan = build(model, local_endpoint, state, stack)
+    return synthesize_stacks([(stack, model)], out, local_endpoint, state, engine, imports)[0]
+
+
+def synthesize_stacks(stacks: Sequence[tuple[str, Model]], out: str, local_endpoint: str | None = None,
+                      state: str | None = None, engine: str = "cdktf",
+                      imports: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """Write one stack per (name, model), <out>/stacks/<name>/cdk.tf.json, in one app (one manifest); return the
+    JSON files' paths. Other stacks already in <out> (another environment's) are carried over whole, with their
+    Terraform files: synth never removes a stack. `state`, when given, overrides each model's own."""
+    for stack, _ in stacks:
+        problem = stack_problem(stack)
+        if problem:
+            raise OutputError(problem)
+    write = stacks_writer(engine)
+    plans = [(stack, build(model, local_endpoint, state, stack)) for stack, model in stacks]
+    if imports:  # Terraform import blocks (`main.py import`): one stack adopts them; ImportsError if they do not fit
+        if len(plans) != 1:
+            raise OutputError("--imports adopts existing resources into one stack: choose its environment with --env")
+        plans = [(plans[0][0], with_imports(plans[0][1], imports))]
     with _sigterm_raises(out):
-        target = replace_output(out, lambda work: write(plan, work, stack), os.path.join("stacks", stack))
-    return os.path.join(target, "stacks", stack, "cdk.tf.json")
+        target = replace_output(out, lambda work: write(plans, work),
+                                [os.path.join("stacks", stack) for stack, _ in stacks], carry_stacks=True)
+    return [os.path.join(target, "stacks", stack, "cdk.tf.json") for stack, _ in stacks]
 
 
 def engine_writer(engine: str):
@@ -106,7 +124,21 @@ def engine_writer(engine: str):
     raise ValueError(f"unknown engine {engine!r}: expected cdktf or direct")
 
 
+def stacks_writer(engine: str) -> Callable[[Sequence[tuple[str, ResourcePlan]], str], None]:
+    """Like engine_writer, for several stacks in one app: ([(stack, plan)], outdir) -> None."""
+    if engine == "direct":
+        from .direct import write_direct_stacks  # imports no cdktf, constructs or jsii
+        return write_direct_stacks
+    if engine == "cdktf":
+        return synth_plans
+    raise ValueError(f"unknown engine {engine!r}: expected cdktf or direct")
+
+
 def synth_plan(plan: ResourcePlan, outdir: str, stack: str) -> None:
+    synth_plans([(stack, plan)], outdir)
+
+
+def synth_plans(plans: Sequence[tuple[str, ResourcePlan]], outdir: str) -> None:
     from .emit import RoutesStack, cdktf
 
     # Construction allocates many short-lived jsii proxies and no cycles worth collecting mid-way.
@@ -114,9 +146,14 @@ def synth_plan(plan: ResourcePlan, outdir: str, stack: str) -> None:
     gc.disable()
     try:
         app = cdktf.App(outdir=outdir, skip_validation=False)
-        RoutesStack(app, stack, plan)
+        for stack, plan in plans:
+            RoutesStack(app, stack, plan)
         with _sigterm_deferred():  # node writes the files now; SIGTERM waits until it is done
             app.synth()
+        from .direct import write_assets  # the functions' zips (CDKTF knows nothing of them), as direct does
+
+        for stack, plan in plans:
+            write_assets(plan, outdir, stack)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -172,11 +209,14 @@ def is_owned(directory: str) -> bool:
     return isinstance(data, dict) and data.get("tool") == TOOL
 
 
-def replace_output(out: str, generate: Callable[[str], None], keep_in: str) -> str:
+def replace_output(out: str, generate: Callable[[str], None], keep_in: str | Sequence[str],
+                   carry_stacks: bool = False) -> str:
     """Make the tree `generate(work_dir)` writes the directory `out`; return its absolute path.
 
-    Terraform's working files (KEEP) under `keep_in` (relative, e.g. stacks/routes) of the old output are carried
-    into the new one. Raises OutputError when `out` is not ours to replace; then nothing at all is created.
+    Terraform's working files (KEEP) under `keep_in` (relative, e.g. stacks/routes; or several) of the old output
+    are carried into the new one. With `carry_stacks`, every stack directory of the old output that the new one
+    does not have (stacks/<other>, another environment's) is carried over whole, and its manifest entry with it.
+    Raises OutputError when `out` is not ours to replace; then nothing at all is created.
     """
     _refuse(output_problem(out))  # before the lock file, so a refusal leaves no trace
     target = os.path.abspath(out)
@@ -187,18 +227,22 @@ def replace_output(out: str, generate: Callable[[str], None], keep_in: str) -> s
         _recover(target)
         _refuse(output_problem(out))  # again: it may have changed while we waited for the lock
         _sweep(target)
-        _generate_and_swap(target, generate, keep_in)
+        _generate_and_swap(target, generate, [keep_in] if isinstance(keep_in, str) else list(keep_in), carry_stacks)
     return target
 
 
-def _generate_and_swap(target: str, generate: Callable[[str], None], keep_in: str) -> None:
+def _generate_and_swap(target: str, generate: Callable[[str], None], keep_in: list[str],
+                       carry_stacks: bool = False) -> None:
     """The work directory either becomes `target` or is removed; the old output is removed once replaced."""
     work = _new_work_dir(*os.path.split(target))
     replaced, retired = False, None
     try:
         generate(work)
         _checkpoint("generated")
-        _carry_over(os.path.join(target, keep_in), os.path.join(work, keep_in))
+        for stack in keep_in:
+            _carry_over(os.path.join(target, stack), os.path.join(work, stack))
+        if carry_stacks:
+            _carry_stacks(target, work)
         _checkpoint("carried")
         with _sigterm_deferred():
             retired = _swap(work, target)
@@ -326,6 +370,41 @@ def _carry_over(old_stack: str, new_stack: str) -> None:
         if os.path.lexists(source):
             os.makedirs(new_stack, exist_ok=True)
             _link_copy(source, os.path.join(new_stack, name))
+
+
+STACKS = "stacks"
+MANIFEST = "manifest.json"
+
+
+def _carry_stacks(old: str, new: str) -> None:
+    """Give the new output every stack directory of the old one that it does not have, whole (hard links), and
+    their entries in manifest.json, so that synthesizing one environment leaves the others as they were."""
+    old_stacks, new_stacks = os.path.join(old, STACKS), os.path.join(new, STACKS)
+    try:
+        with os.scandir(old_stacks) as entries:
+            others = sorted(e.name for e in entries if e.is_dir(follow_symlinks=False)
+                            and not os.path.lexists(os.path.join(new_stacks, e.name)))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not others:
+        return
+    os.makedirs(new_stacks, exist_ok=True)
+    for name in others:
+        _link_copy(os.path.join(old_stacks, name), os.path.join(new_stacks, name))
+    try:
+        with open(os.path.join(old, MANIFEST), encoding="utf-8") as f:
+            old_manifest = json.load(f)
+        with open(os.path.join(new, MANIFEST), encoding="utf-8") as f:
+            new_manifest = json.load(f)
+    except (OSError, ValueError):
+        return  # no manifest to merge (the directories alone are carried)
+    carried = {k: v for k, v in (old_manifest.get("stacks") or {}).items() if k in others}
+    if not carried or not isinstance(new_manifest.get("stacks"), dict):
+        return
+    new_manifest["stacks"].update(carried)
+    from .direct import stringify  # the serializer CDKTF writes the manifest with (sorted keys, 2 spaces)
+    with open(os.path.join(new, MANIFEST), "w", encoding="utf-8", newline="") as f:
+        f.write(stringify(new_manifest))
 
 
 def _link_copy(source: str, dest: str) -> None:

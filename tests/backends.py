@@ -64,12 +64,8 @@ class Backends:
             raise RuntimeError("the backend servers did not start")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        from .helpers import stop_process  # imported here: this file also runs as the backends' own script
+        stop_process(self.process)
 
 
 if __name__ == "__main__":

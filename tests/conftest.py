@@ -35,3 +35,23 @@ def pinned(path: pathlib.Path, actual: str, update: bool) -> None:
 
 def example_id(path: pathlib.Path) -> str:
     return "bundled" if path.name == "routes.yaml" else path.stem
+
+
+def environments_of(path: pathlib.Path) -> list[str | None]:
+    """The environments an example declares, in order; [None] for one without environments."""
+    import yaml
+    declared = yaml.safe_load(path.read_text()).get("environments")
+    return list(declared) if isinstance(declared, dict) and declared else [None]
+
+
+# Every stack an example synthesizes: (path, environment), one per environment (or (path, None)).
+STACKS = [(path, environment) for path in EXAMPLES for environment in environments_of(path)]
+
+
+def stack_id(stack: tuple[pathlib.Path, str | None]) -> str:
+    """`bundled`, `secure`, ...; `environments.prod` for an environment's stack."""
+    path, environment = stack
+    return example_id(path) + (f".{environment}" if environment else "")
+
+
+STACK_IDS = [stack_id(stack) for stack in STACKS]

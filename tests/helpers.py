@@ -43,3 +43,25 @@ def git_repo(path: pathlib.Path, files: dict[str, bytes]) -> pathlib.Path:
     git(path, "add", "-A")
     git(path, *GIT_USER, "commit", "-qm", "base")
     return path
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate a server the tests started; kill it if it does not go in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def eventually(condition, seconds: float = 5.0) -> bool:
+    """Poll `condition` every 0.1 s until it holds (True) or `seconds` pass (False)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False

@@ -6,6 +6,8 @@ Only loopback: the server binds 127.0.0.1 and every client here is pointed at it
 from __future__ import annotations
 
 import io
+import json
+import os
 import pathlib
 import re
 import socket
@@ -21,6 +23,7 @@ import boto3
 from botocore.config import Config
 
 
+from .helpers import stop_process
 from .synthesis import model_of
 from .terraform import Terraform
 
@@ -38,8 +41,11 @@ class MotoServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(log, "w")
+        # AWS-managed IAM policies (e.g. AWSLambdaVPCAccessExecutionRole) exist in every account; moto loads them
+        # only when asked.
         self.process = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).with_name("moto_launcher.py")), "-H", "127.0.0.1", "-p", str(self.port)],
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+                                        stdout=self._log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -56,11 +62,7 @@ class MotoServer:
                             aws_secret_access_key="test", config=Config(inject_host_prefix=False))
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process, timeout=20)
         self._log.close()
 
 
@@ -86,12 +88,46 @@ class LocalAccount:
             replacements[arn] = moto.client("acm", region).request_certificate(DomainName="api.example.com")["CertificateArn"]
         for arn in re.findall(r"arn:aws:lambda:[^\s,}]+", text):
             replacements[arn] = _lambda_function(moto, region, arn.rsplit(":", 1)[1])
+        for uri in dict.fromkeys(re.findall(r"truststore_uri:\s*\"?(s3://[^\s,}\"]+)", text)):
+            version = _truststore(moto, region, uri)  # a mutual TLS truststore: a versioned S3 object
+            for written in re.findall(r"truststore_version:\s*\"?([^\s,}\"#]+)", text):
+                replacements[written] = version
         return cls(replacements)
 
     def localise(self, text: str) -> str:
         for placeholder, real in self.replacements.items():
             text = text.replace(placeholder, real)
         return text
+
+    def cover(self, moto: MotoServer, region: str, text: str) -> None:
+        """Create what an edited example names that the account does not have yet (another subnet, security
+        group, VPC or KMS key), as AWS would require it to exist. `text` is the example before localise."""
+        ec2, vpc = moto.client("ec2", region), self.replacements["vpc-0d4e5f60718293a4b"]
+        for placeholder in dict.fromkeys(re.findall(r"\b(?:vpc|subnet|sg)-[0-9a-f]{17}\b|arn:aws:kms:[^\s,}]+", text)):
+            if placeholder in self.replacements:
+                continue
+            n = len(self.replacements)  # a fresh CIDR for each new network
+            if placeholder.startswith("vpc-"):
+                real = ec2.create_vpc(CidrBlock=f"10.{100 + n}.0.0/16")["Vpc"]["VpcId"]
+            elif placeholder.startswith("subnet-"):
+                real = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{100 + n}.0/24")["Subnet"]["SubnetId"]
+            elif placeholder.startswith("sg-"):
+                real = ec2.create_security_group(GroupName=f"sg-{n}-{vpc}", Description="edited", VpcId=vpc)["GroupId"]
+            else:
+                real = moto.client("kms", region).create_key()["KeyMetadata"]["Arn"]
+            self.replacements[placeholder] = real
+
+
+def _truststore(moto: MotoServer, region: str, uri: str) -> str:
+    """The bucket and object a truststore URI names, in a versioned bucket; returns the object's version id.
+    (API Gateway reads the PEM bundle; the local AWS only records the URI, so the content is a stand-in.)"""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    s3 = moto.client("s3", region)
+    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **location)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return s3.put_object(Bucket=bucket, Key=key, Body=b"-----BEGIN CERTIFICATE-----\nlocal stand-in\n"
+                                                       b"-----END CERTIFICATE-----\n")["VersionId"]
 
 
 def _lambda_function(moto: MotoServer, region: str, name: str) -> str:
@@ -136,6 +172,14 @@ def reach(stack: LocalStack, health: str = "HEALTHY") -> dict[str, set[str]]:
     out = {}
     for route in agw.get_routes(ApiId=api_id)["Items"]:
         integration = agw.get_integration(ApiId=api_id, IntegrationId=route["Target"].split("/", 1)[1])
+        if integration["IntegrationType"] == "AWS_PROXY":  # a fan-out function: what it asks DiscoverInstances
+            function = integration["IntegrationUri"].split("/functions/", 1)[1].removesuffix("/invocations")
+            env = stack.client("lambda").get_function_configuration(FunctionName=function)["Environment"]["Variables"]
+            found = sd.discover_instances(NamespaceName=env["CLOUD_MAP_NAMESPACE"], ServiceName=env["CLOUD_MAP_SERVICE"],
+                                          QueryParameters=json.loads(env["FILTER"]),
+                                          HealthStatus="ALL" if env["INCLUDE_UNHEALTHY"] == "true" else health)
+            out[route["RouteKey"]] = {i["InstanceId"] for i in found["Instances"]}
+            continue
         uri = urlsplit(integration["IntegrationUri"])
         service_id = uri.path.rsplit("/", 1)[1]
         service = sd.get_service(Id=service_id)["Service"]

@@ -13,6 +13,10 @@ can meet is filled in below, each with the AWS behaviour it copies and where tha
   services: AWS refuses each; moto deletes.
 - Creating a Cloud Map service whose name is already taken in its namespace: AWS refuses; moto creates a twin.
 - The other way round: a second private DNS namespace in a VPC under another name: AWS accepts; moto refuses.
+- UpdateRoute with an empty scope list: AWS clears the route's scopes; moto keeps them.
+- Actions the provider uses to change things in place that moto lacks (it answers 500, which the provider
+  retries for minutes): API Gateway v2 UpdateStage and DeleteRouteSettings, CloudWatch Logs AssociateKmsKey and
+  DisassociateKmsKey.
 - Registering an instance id that is already registered: AWS updates the instance; moto adds a twin.
 
 Nothing else is changed.
@@ -20,11 +24,18 @@ Nothing else is changed.
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import datetime
+from urllib.parse import unquote
 
 from moto.apigatewayv2 import models
+from moto.apigatewayv2 import urls as agw_urls
 from moto.apigatewayv2.exceptions import APIGatewayV2Error, BadRequestException
+from moto.apigatewayv2.responses import ApiGatewayV2Response
 from moto.core.exceptions import JsonRESTError
+from moto.logs.exceptions import ResourceNotFoundException
+from moto.logs.responses import LogsResponse
 from moto.server import main
 from moto.servicediscovery import exceptions as sd_exceptions
 from moto.servicediscovery import models as sd_models
@@ -55,6 +66,13 @@ class ConflictException(APIGatewayV2Error):
 
     def __init__(self, message: str) -> None:
         super().__init__("ConflictException", message)
+
+
+class NotFoundException(APIGatewayV2Error):
+    code = 404
+
+    def __init__(self, message: str) -> None:
+        super().__init__("NotFoundException", message)
 
 
 _delete_integration = models.Api.delete_integration
@@ -151,15 +169,19 @@ sd_models.ServiceDiscoveryBackend.delete_service = _delete_service_as_aws
 _create_service = sd_models.ServiceDiscoveryBackend.create_service
 
 
+def _namespace_of(service) -> str | None:
+    return service.namespace_id or (service.dns_config or {}).get("NamespaceId")  # older callers: DnsConfig only
+
+
 def _create_service_as_aws(self, name: str, namespace_id: str, *args, **kwargs):
     """AWS refuses a second service of the same name in a namespace: `ServiceAlreadyExists: The service can't be
     created because a service with the same name already exists` (CreateService API reference; botocore's
     servicediscovery model). Terraform meets this when it replaces a service create-before-destroy (explicitly, or
     because a resource that depends on the service has `create_before_destroy`, which Terraform propagates to the
     resource's dependencies) without changing its name. Compared exactly here; AWS may also fold case."""
-    namespace = namespace_id or (kwargs.get("dns_config") or {}).get("NamespaceId")  # older callers: DnsConfig only
+    namespace = namespace_id or (kwargs.get("dns_config") or {}).get("NamespaceId")
     for service in self.services.values():
-        if service.name == name and (service.namespace_id or (service.dns_config or {}).get("NamespaceId")) == namespace:
+        if service.name == name and _namespace_of(service) == namespace:
             raise ServiceAlreadyExists(f"Service already exists: {service.id}")
     return _create_service(self, name, namespace_id, *args, **kwargs)
 
@@ -172,7 +194,7 @@ _delete_namespace = sd_models.ServiceDiscoveryBackend.delete_namespace
 def _delete_namespace_as_aws(self, namespace_id: str) -> str:
     """AWS refuses to delete a namespace that still holds services: ResourceInUse (DeleteNamespace API reference:
     "If the namespace still contains one or more services, the request fails"; terraform-provider-aws#7607)."""
-    if any(s.namespace_id == namespace_id for s in self.services.values()):
+    if any(_namespace_of(s) == namespace_id for s in self.services.values()):
         raise ResourceInUse(f"Namespace {namespace_id} contains services; delete the services before deleting the namespace")
     return _delete_namespace(self, namespace_id)
 
@@ -220,6 +242,81 @@ def _register_instance_as_aws(self, service_id: str, instance_id: str, *args, **
 
 
 sd_models.ServiceDiscoveryBackend.register_instance = _register_instance_as_aws
+
+
+_update_route = models.Route.update
+
+
+def _update_route_as_aws(self, api_key_required, authorization_scopes, *args, **kwargs) -> None:
+    """UpdateRoute with an empty `authorizationScopes` list clears the route's scopes (the provider sends [] when a
+    route's scopes are removed); moto keeps the old ones, so the next plan would show the change again."""
+    _update_route(self, api_key_required, authorization_scopes, *args, **kwargs)
+    if authorization_scopes == []:
+        self.authorization_scopes = []
+
+
+models.Route.update = _update_route_as_aws
+
+
+def _update_stage(self):
+    """API Gateway v2 UpdateStage, which moto does not implement (500; the provider retries for minutes): the
+    provider changes a stage's throttling, route settings and access logs in place with it. Fields present in the
+    request replace the stage's; route settings and stage variables merge by key, as the provider expects (it
+    deletes route settings with DeleteRouteSettings, stage variables by sending "")."""
+    parts = self.path.split("/")
+    stage = self.apigatewayv2_backend.get_stage(parts[-3], unquote(parts[-1]))
+    body = json.loads(self.body or "{}")
+    for field, attribute in (("accessLogSettings", "access_log_settings"), ("autoDeploy", "auto_deploy"),
+                             ("clientCertificateId", "client_certificate_id"), ("description", "description"),
+                             ("defaultRouteSettings", "default_route_settings")):
+        if field in body:
+            setattr(stage, attribute, body[field])
+    stage.route_settings = {**stage.route_settings, **body.get("routeSettings", {})}
+    stage.stage_variables = {k: v for k, v in {**stage.stage_variables, **body.get("stageVariables", {})}.items() if v != ""}
+    stage.updated = datetime.now()
+    return 200, {}, json.dumps(stage.to_json())
+
+
+def _delete_route_settings(self):
+    """API Gateway v2 DeleteRouteSettings, likewise missing (and without a URL in moto): the provider removes one
+    route's throttling with it. Unknown route key: NotFoundException, which the provider skips."""
+    path = self.path.split("/stages/", 1)[1]
+    stage_name, route_key = (unquote(part) for part in path.split("/routesettings/", 1))
+    stage = self.apigatewayv2_backend.get_stage(self.path.split("/")[3], stage_name)
+    if stage.route_settings.pop(route_key, None) is None:
+        raise NotFoundException(f"Unable to find Route Settings for route key {route_key}")
+    return 204, {}, ""
+
+
+ApiGatewayV2Response.update_stage = _update_stage
+ApiGatewayV2Response.delete_route_settings = _delete_route_settings
+# A route key holds '/', which arrives percent-encoded; the route matches the decoded path.
+agw_urls.url_paths["{0}/v2/apis/(?P<api_id>[^/]+)/stages/(?P<stage_name>[^/]+)/routesettings/(?P<route_key>.+)$"] = \
+    ApiGatewayV2Response.dispatch
+
+
+def _associate_kms_key(self) -> str:
+    """CloudWatch Logs AssociateKmsKey, which moto does not implement (it answers 500, and the provider retries
+    for minutes): the provider changes a log group's `kms_key_id` in place with it. Sets the key; whether the key
+    exists and its policy lets CloudWatch Logs use it, which AWS checks, is not checked here."""
+    group = self.logs_backend.groups.get(self._get_param("logGroupName"))
+    if group is None:
+        raise ResourceNotFoundException()
+    group.kms_key_id = self._get_param("kmsKeyId")
+    return ""
+
+
+def _disassociate_kms_key(self) -> str:
+    """CloudWatch Logs DisassociateKmsKey (likewise missing): the provider's way to drop `kms_key_id`."""
+    group = self.logs_backend.groups.get(self._get_param("logGroupName"))
+    if group is None:
+        raise ResourceNotFoundException()
+    group.kms_key_id = None
+    return ""
+
+
+LogsResponse.associate_kms_key = _associate_kms_key
+LogsResponse.disassociate_kms_key = _disassociate_kms_key
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -51,6 +51,9 @@ def documents(draw) -> dict:
             route["authorization"] = "tokens"
         if draw(st.booleans()):
             route["tls_server_name"] = "backend.internal"
+        if draw(st.integers(0, 3)) == 0:  # a fan-out: the filter (hostile text too) travels in its environment
+            route["fan_out"] = {"forward_headers": draw(st.lists(header, max_size=3, unique=True)),
+                                "include_unhealthy": draw(st.booleans())}
         routes.append(route)
     doc = {
         "version": 1,
@@ -69,4 +72,18 @@ def documents(draw) -> dict:
     }
     if not instances:
         doc["services"]["app"]["registered_by"] = "other"
+    if any("fan_out" in r for r in routes):
+        doc["vpc_link"].update(vpc_id="vpc-0d4e5f60718293a4b",
+                               cloud_map_access=draw(st.sampled_from(["create_endpoint", "existing_endpoint", "nat"])))
+    if draw(st.booleans()):  # an allow-list on one route (never with scopes: one authorizer per route)
+        doc["authorizers"]["office"] = {"type": "allowlist", "cidrs": ["203.0.113.0/24", "2001:db8::/32"]}
+        unscoped = [r for r in routes if "scopes" not in r]
+        if unscoped:
+            unscoped[0]["authorization"] = "office"
+    if draw(st.booleans()):  # mutual TLS: the truststore version is free text
+        doc["api"]["custom_domain"] = {
+            "domain_name": "api.example.com",
+            "certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9",
+            "mutual_tls": {"truststore_uri": "s3://truststore-bucket/ca.pem", "truststore_version": draw(free_text)}}
+        doc["api"]["disable_execute_api_endpoint"] = True
     return doc

@@ -10,7 +10,7 @@ import json
 import pathlib
 import tempfile
 
-from compiler import compile_text
+from compiler import compile_stacks_text, compile_text
 from compiler.diagnostics import render_text
 from compiler.direct import write_direct
 from compiler.plan import build
@@ -19,17 +19,23 @@ from compiler.synth import synth_plan
 WRITERS = {"direct": write_direct, "cdktf": synth_plan}  # (plan, outdir, stack) -> None
 
 
-def model_of(text: str):
-    model, diagnostics = compile_text(text)
+def model_of(text: str, environment: str | None = None):
+    """The model of a routes.yaml text; of a file with environments, of `environment` (default: the first one)."""
+    if environment is None:
+        stacks, diagnostics = compile_stacks_text(text)
+        assert stacks is not None, render_text(diagnostics)
+        return stacks[0][1]
+    model, diagnostics = compile_text(text, environment=environment)
     assert model is not None, render_text(diagnostics)
     return model
 
 
-def synth_text(text: str, local_endpoint: str | None = None, stack: str = "routes", state: str | None = None,
-               engine: str = "direct") -> str:
-    """routes.yaml text -> the bytes of cdk.tf.json."""
+def synth_text(text: str, local_endpoint: str | None = None, stack: str | None = None, state: str | None = None,
+               engine: str = "direct", environment: str | None = None) -> str:
+    """routes.yaml text -> the bytes of cdk.tf.json (of one environment's stack, named after it)."""
+    stack = stack or environment or "routes"
     with tempfile.TemporaryDirectory() as out:
-        WRITERS[engine](build(model_of(text), local_endpoint, state, stack), out, stack)
+        WRITERS[engine](build(model_of(text, environment), local_endpoint, state, stack), out, stack)
         return (pathlib.Path(out) / "stacks" / stack / "cdk.tf.json").read_text(encoding="utf-8")
 
 

@@ -22,6 +22,8 @@ def test_cdktf_synth_writes_the_same_json_as_main_py(tmp_path):
     cli = subprocess.run([str(CLI), "synth", "--output", str(tmp_path / "cli.out")], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     assert cli.returncode == 0, cli.stdout + cli.stderr
+    wrote = [line for line in (cli.stdout + cli.stderr).splitlines() if "wrote " in line]
+    assert wrote and not any("[ERROR]" in line for line in wrote), wrote  # information, not an error
     direct = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "main.py", "synth", "routes.yaml", "--out",
                              str(tmp_path / "direct.out")], cwd=ROOT, env=env, capture_output=True, text=True)
     assert direct.returncode == 0, direct.stderr

@@ -16,7 +16,7 @@ def test_check_valid_file_exits_0():
     result = run("check", "routes.yaml")
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
-    assert result.stderr == "routes.yaml: ok (3 route(s), 1 service(s))\n"
+    assert result.stderr == "routes.yaml: ok (4 route(s), 1 service(s))\n"
 
 
 def test_check_invalid_file_exits_1_with_located_errors():

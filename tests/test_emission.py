@@ -32,12 +32,15 @@ def test_leader_follower_and_root_reach_the_right_instances(bundled):
 
 def test_integrations_are_private_http_proxies_over_the_vpc_link(bundled):
     for address, args in bundled.items():
-        if address.startswith("aws_apigatewayv2_integration."):
+        if address.startswith("aws_apigatewayv2_integration.") and args["integration_type"] != "AWS_PROXY":
             assert args["integration_type"] == "HTTP_PROXY"
             assert args["connection_type"] == "VPC_LINK"
             assert args["connection_id"] == "${aws_apigatewayv2_vpc_link.vpc_link.id}"
             assert args["integration_method"] == "ANY"
             assert args["payload_format_version"] == "1.0"
+    proxies = {a for a, args in bundled.items()
+               if a.startswith("aws_apigatewayv2_integration.") and args["integration_type"] == "AWS_PROXY"}
+    assert proxies == {"aws_apigatewayv2_integration.reload"}  # only the fan-out route: it invokes its function
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=example_id)
@@ -100,11 +103,18 @@ def test_adding_a_route_leaves_every_other_block_as_it_was(new_id):
     assert {a: after[a] for a in before} == before
 
 
-def test_integrations_and_the_vpc_link_are_created_before_the_old_ones_are_destroyed(bundled):
-    """AWS refuses to delete an integration routes reference, or a VPC link integrations reference."""
+def test_replacements_never_delete_what_aws_still_sees_referenced(bundled):
+    """AWS refuses to delete an integration routes reference, or a VPC link integrations reference. The VPC link is
+    created before the old one goes; an integration is replaced only with its route, which Terraform deletes first
+    (create_before_destroy on integrations would spread to the Cloud Map service, which cannot be created twice
+    under one name)."""
+    assert bundled["aws_apigatewayv2_vpc_link.vpc_link"]["lifecycle"] == {"create_before_destroy": True}
     for address, args in bundled.items():
-        if address.startswith(("aws_apigatewayv2_integration.", "aws_apigatewayv2_vpc_link.")):
-            assert args["lifecycle"] == {"create_before_destroy": True}, address
+        if address.startswith("aws_apigatewayv2_integration."):
+            assert "lifecycle" not in args, address
+        if address.startswith("aws_apigatewayv2_route."):
+            target = args["target"].removeprefix("integrations/${").removesuffix(".id}")
+            assert args["lifecycle"] == {"replace_triggered_by": [f"{target}.integration_type"]}, address
     assert bundled["aws_service_discovery_service.raft"]["force_destroy"] is True
 
 

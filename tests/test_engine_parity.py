@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler.direct import js_number, stringify, write_direct
-from compiler.plan import build
+from compiler.plan import build, with_imports
 from compiler.synth import synth_plan
 
-from .conftest import EXAMPLES, ROOT, example_id
+from .conftest import ROOT, STACK_IDS, STACKS
 from .synthesis import model_of, reverse_routes
 # The hardening issue's strategy for valid documents (hostile text in every free-text field).
 from .strategies import documents
@@ -50,8 +50,9 @@ def first_difference(name: str, cdktf: bytes, direct: bytes) -> str:
 
 
 def assert_same_bytes(text: str, local_endpoint: str | None = None, state: str | None = None,
-                      stack: str = "routes") -> None:
-    plan = build(model_of(text), local_endpoint, state, stack)
+                      stack: str | None = None, environment: str | None = None) -> None:
+    stack = stack or environment or "routes"
+    plan = build(model_of(text, environment), local_endpoint, state, stack)
     cdktf, direct = written(synth_plan, plan, stack), written(write_direct, plan, stack)
     assert sorted(cdktf) == sorted(direct), f"files differ: cdktf {sorted(cdktf)}, direct {sorted(direct)}"
     for name in cdktf:
@@ -60,19 +61,31 @@ def assert_same_bytes(text: str, local_endpoint: str | None = None, state: str |
 
 # --- every example, plain, with every option, and with its routes reversed -------------------------------
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=example_id)
-def test_examples(path):
-    assert_same_bytes(path.read_text())
+@pytest.mark.parametrize("path, environment", STACKS, ids=STACK_IDS)
+def test_examples(path, environment):
+    assert_same_bytes(path.read_text(), environment=environment)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=example_id)
-def test_examples_with_local_aws_s3_state_and_another_stack(path):
-    assert_same_bytes(path.read_text(), local_endpoint=LOCAL, state=STATE, stack="prod-eu_1")
+@pytest.mark.parametrize("path, environment", STACKS, ids=STACK_IDS)
+def test_examples_with_local_aws_s3_state_and_another_stack(path, environment):
+    assert_same_bytes(path.read_text(), local_endpoint=LOCAL, state=STATE, stack="prod-eu_1", environment=environment)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=example_id)
-def test_examples_with_routes_reversed(path):
-    assert_same_bytes(reverse_routes(path.read_text()), state=STATE)
+@pytest.mark.parametrize("path, environment", STACKS, ids=STACK_IDS)
+def test_examples_with_routes_reversed(path, environment):
+    assert_same_bytes(reverse_routes(path.read_text()), state=STATE, environment=environment)
+
+
+def test_import_blocks():
+    """`synth --imports`: CDKTF's importFrom writes `import` blocks and lists them in the stack's metadata."""
+    plan = build(model_of(BUNDLED))
+    imports = [(b.address, f"id-{i}" + ("/${x} %{y}" if i % 2 else "")) for i, b in enumerate(plan.blocks)
+               if b.mode == "managed"]
+    plan = with_imports(plan, list(reversed(imports)))
+    cdktf, direct = written(synth_plan, plan, "routes"), written(write_direct, plan, "routes")
+    assert sorted(cdktf) == sorted(direct)
+    for name in cdktf:
+        assert cdktf[name] == direct[name], first_difference(name, cdktf[name], direct[name])
 
 
 # --- generated valid documents -----------------------------------------------------------------------------

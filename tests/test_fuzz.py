@@ -117,7 +117,8 @@ def test_a_refused_character_written_as_an_escape_is_refused(char, kind):
     text = BUNDLED.replace("  name: raft-api", f'  name: "raft{escape}api"', 1)
     model, diagnostics = compile_text(text)
     assert model is None
-    assert [(d.line, d.col, d.code) for d in diagnostics if d.code == "E107"] == [(13, 14, "E107")]
+    line = BUNDLED.splitlines().index("  name: raft-api") + 1
+    assert [(d.line, d.col, d.code) for d in diagnostics if d.code == "E107"] == [(line, 14, "E107")]
     assert escape in diagnostics[0].message and f"U+{ord(char):04X}" in diagnostics[0].message
 
 

@@ -48,7 +48,8 @@ def applied(tmp_path_factory, moto, source: str):
     text = (ROOT / source).read_text()
     region = model_of(text).region or DEFAULT_REGION
     stack = LocalStack(root, moto, terraform_env(root), region)
-    stack.localise = LocalAccount.create(moto, region, text).localise
+    stack.account = LocalAccount.create(moto, region, text)
+    stack.localise = stack.account.localise
     text = stack.localise(text)
     stack.synth(text)
     stack.terraform.init()
@@ -112,7 +113,7 @@ class TestBundledExample:
         reached = reach(local)
         assert reached == expected_reach(text, ECS_TASKS)
         assert reached == {"GET /": {"task-0", "task-1", "task-2"}, "GET /leader": {"task-0"},
-                           "GET /follower": {"task-1", "task-2"}}
+                           "GET /follower": {"task-1", "task-2"}, "POST /admin/reload": {"task-0", "task-1", "task-2"}}
 
     def test_an_unhealthy_instance_drops_out(self, stack):
         local, _ = stack
@@ -262,29 +263,38 @@ def register_ecs_tasks(local: LocalStack) -> None:
 
 FIRST_ROUTE = '\n  - route: GET /a\n    id: aaa\n    service: raft\n    filter: {leader: "true"}\n'  # sorts before every id
 
-# Each step applies these kinds of change (tests/cases.py) at once, then applies the original back. Kinds share a
-# step only when Terraform carries them out the same way or on resources that do not meet, to keep the run short;
-# a service replaced under a new name and one replaced under its own name are different steps (the second needs
-# the old service gone before the new one can take its name).
+# Each step applies these kinds of change (tests/cases.py) together, then applies the original back: five steps
+# instead of seventeen, as every Terraform run here costs seconds. Kinds share a step when Terraform carries them
+# out on different resources or meets them in one update (the integrations take a new service ARN and a new VPC link
+# id at once). A service replaced under a new name and one replaced under its own name stay apart: only the second
+# needs the old service gone before the new one can take its name.
 SEQUENCE = {
     "in-place": ("authorization-changed", "throttling-changed", "timeout-changed", "filter-changed",
                  "route-key-renamed", "log-group-kms-key", "no-change"),
-    "route-added": ("route-added",),
-    "route-removed": ("route-removed",),
-    "service-name": ("service-name",),
-    "namespace-name": ("namespace-name",),
-    "namespace-vpc": ("namespace-vpc",),
-    "vpc-link-and-stage": ("vpc-link-subnets", "vpc-link-security-groups", "stage-name"),
+    "routes-added-and-removed": ("route-added", "route-removed"),
+    "service-renamed-vpc-link-and-stage-replaced": ("service-name", "vpc-link-subnets", "vpc-link-security-groups",
+                                                    "stage-name"),
+    "namespace-renamed-and-moved": ("namespace-vpc", "namespace-name"),  # in this order: both edit one line
     "service-replaced-under-its-name": ("dns-record-type", "routing-policy", "health-check"),
 }
-ROUTE_PLANS = {  # step -> (plan there, plan back): adding or removing a route touches only it and its integration
-    "route-added": ([(f"aws_apigatewayv2_{kind}.{route}", "create") for kind in ("integration", "route")
-                     for route in ("aaa", "drop_leader")],
-                    [(f"aws_apigatewayv2_{kind}.{route}", "delete") for kind in ("integration", "route")
-                     for route in ("aaa", "drop_leader")]),
-    "route-removed": ([("aws_apigatewayv2_integration.follower", "delete"), ("aws_apigatewayv2_route.follower", "delete")],
-                      [("aws_apigatewayv2_integration.follower", "create"), ("aws_apigatewayv2_route.follower", "create")]),
-}
+# Adding or removing a route plans exactly that route and its integration, whatever its id sorts before.
+_ROUTES = [(f"aws_apigatewayv2_{kind}.{route}", action) for kind in ("integration", "route")
+           for route, action in (("aaa", "create"), ("drop_leader", "create"), ("follower", "delete"))]
+ROUTE_PLANS = {"routes-added-and-removed": (_ROUTES, [(address, {"create": "delete", "delete": "create"}[action])
+                                                      for address, action in _ROUTES])}
+
+
+# Not a kind `diff` names on its own: a route turning fan-out on (or off) changes its integration's type, which
+# replaces the integration, and AWS refuses to delete an integration a route targets. The route is replaced with it
+# (replace_triggered_by), and Terraform deletes the route first.
+def _fan_out_follower(text: str) -> str:
+    route = "  - route: GET /follower\n    id: follower\n"
+    assert route in text
+    return text.replace(route, route + "    fan_out: {per_instance_timeout_ms: 2000}\n", 1)
+
+
+EXTRA_STEPS = {"fan-out-turned-on-and-off": _fan_out_follower}
+REPLACED_TOGETHER = [("aws_apigatewayv2_integration.follower", "replace"), ("aws_apigatewayv2_route.follower", "replace")]
 
 
 def test_the_sequence_applies_every_kind_of_change():
@@ -295,27 +305,40 @@ def test_the_sequence_applies_every_kind_of_change():
 class TestEveryChangeAppliesAndAppliesBack:
     """On one applied stack, with ECS's tasks registered all along: each step's apply succeeds, the next plan is
     empty, applying the original back succeeds, its next plan is empty, and every route still reaches exactly the
-    tasks its filter names. Replacing the Cloud Map service relies on its force_destroy (the local AWS, like AWS,
-    refuses to delete a service with registered instances); replacing the VPC link or an integration relies on
-    create_before_destroy (it refuses to delete one still in use)."""
+    tasks its filter names. The local AWS refuses, as AWS does, to delete a Cloud Map service with registered
+    instances (the service's force_destroy deregisters them), a VPC link that integrations use (the link's
+    create_before_destroy points them at the new one first) and an integration that a route targets (Terraform
+    deletes a removed route before its integration)."""
 
-    @pytest.mark.parametrize("step", SEQUENCE)
+    @pytest.mark.parametrize("step", [*SEQUENCE, *EXTRA_STEPS])
     def test_applies_and_applies_back(self, stack, step):
         local, text = stack
         head = (ROOT / "routes.yaml").read_text()
-        for kind in SEQUENCE[step]:
+        for kind in SEQUENCE.get(step, ()):
             head = CASES[kind][0](head)
-        if step == "route-added":
+        if step in EXTRA_STEPS:
+            head = EXTRA_STEPS[step](head)
+        if "route-added" in SEQUENCE.get(step, ()):
             head += FIRST_ROUTE
+        local.account.cover(local.moto, local.region, head)  # the other subnet, security group, VPC or key
+        if getattr(local, "unfinished", False):  # an earlier step failed half-way: start from the original again
+            local.synth(text)
+            local.terraform.apply()
+        local.unfinished = True
         for target, expected in zip((local.localise(head), text), ROUTE_PLANS.get(step, (None, None))):
             register_ecs_tasks(local)
             local.synth(target)
-            if expected is None:
+            if step in EXTRA_STEPS:
+                changes = planned(local)
+                assert set(REPLACED_TOGETHER) <= set(changes), changes
+                local.terraform.run("apply", "-input=false", "tfplan")
+            elif expected is None:
                 local.terraform.apply()
             else:
                 assert planned(local) == sorted(expected)
                 local.terraform.run("apply", "-input=false", "tfplan")
             assert_plan_empty(local)
+        local.unfinished = False
         register_ecs_tasks(local)
         assert reach(local) == expected_reach(text, ECS_TASKS)
 

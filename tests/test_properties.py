@@ -31,6 +31,11 @@ def user_strings(doc: dict) -> list[str]:
         out += route.get("scopes", [])
     for instance in doc["services"]["app"].get("instances", []):
         out += [*instance["attributes"], *instance["attributes"].values()]
+    for route in doc["routes"]:  # a fan-out's filter reaches its function as JSON text (FILTER)
+        if "fan_out" in route:
+            out.append(json.dumps(dict(sorted(route.get("filter", {}).items())), separators=(",", ":")))
+    if "custom_domain" in doc["api"]:
+        out.append(doc["api"]["custom_domain"]["mutual_tls"]["truststore_version"])
     return out
 
 

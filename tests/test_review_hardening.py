@@ -71,11 +71,35 @@ def test_the_environment_variable_is_checked_the_same_way(tmp_path):
 
 
 @pytest.mark.parametrize("local", [("--local-aws", "http://127.0.0.1:4566"), ()])
-def test_local_mode_with_s3_state_is_refused(tmp_path, local):
+def test_local_mode_with_s3_state_keeps_the_state_in_the_local_s3(tmp_path, local):
+    """Local mode + --state: the S3 backend talks to the same loopback server, with test credentials and no
+    STS, IMDS or region calls (tests/test_remote_state.py applies it); never the real AWS."""
     env = {} if local else {"CLOUDMAP_ROUTES_LOCAL_AWS": "http://127.0.0.1:4566"}
-    result = run("synth", *local, "--state", "s3://my-tf-state/routes.tfstate", "--out", str(tmp_path / "o"), env=env)
+    result = run("synth", *local, "--state", "s3://my-tf-state/routes.tfstate", "--out", str(tmp_path / "o"),
+                 "--engine", "direct", env=env)
+    assert result.returncode == 0, result.stderr
+    backend = json.loads((tmp_path / "o" / "stacks" / "routes" / "cdk.tf.json").read_text())["terraform"]["backend"]
+    assert backend == {"s3": {
+        "bucket": "my-tf-state", "key": "routes.tfstate", "encrypt": True, "use_lockfile": True, "region": "eu-west-1",
+        "endpoints": {"s3": "http://127.0.0.1:4566"}, "use_path_style": True, "access_key": "test",
+        "secret_key": "test", "skip_credentials_validation": True, "skip_requesting_account_id": True,
+        "skip_metadata_api_check": True, "skip_region_validation": True}}
+
+
+def test_s3_state_without_local_mode_has_no_local_settings(tmp_path):
+    result = run("synth", "--state", "s3://my-tf-state/routes.tfstate", "--out", str(tmp_path / "o"), "--engine",
+                 "direct")
+    assert result.returncode == 0, result.stderr
+    backend = json.loads((tmp_path / "o" / "stacks" / "routes" / "cdk.tf.json").read_text())["terraform"]["backend"]
+    assert backend == {"s3": {"bucket": "my-tf-state", "key": "routes.tfstate", "encrypt": True,
+                              "region": "eu-west-1", "use_lockfile": True}}
+
+
+def test_local_mode_with_s3_state_refuses_a_non_loopback_endpoint(tmp_path):
+    result = run("synth", "--local-aws", "http://10.0.0.1:4566", "--state", "s3://my-tf-state/routes.tfstate",
+                 "--out", str(tmp_path / "o"), "--engine", "direct")
     assert result.returncode == 2
-    assert "cannot be combined with local mode" in result.stderr and "local mode keeps its state" in result.stderr
+    assert result.stderr.startswith("main.py: error: --local-aws 'http://10.0.0.1:4566': only http(s)://HOST:PORT")
     assert not (tmp_path / "o").exists()
 
 
@@ -418,7 +442,7 @@ def test_every_resource_type_the_plan_emits_counts_as_managed(example):
     blocks = build(model_of(example.read_text())).blocks
     assert all(is_managed(b.type) for b in blocks if b.mode == "managed"), \
         sorted({b.type for b in blocks if b.mode == "managed" and not is_managed(b.type)})
-    assert not is_managed("aws_s3_bucket") and not is_managed("aws_iam_role")
+    assert not is_managed("aws_s3_bucket") and not is_managed("aws_iam_user")
 
 
 def test_replace_paths_are_read_from_the_change_object():
@@ -433,7 +457,7 @@ def test_replace_paths_are_read_from_the_change_object():
 def test_consequences_describe_create_before_destroy_and_force_destroy():
     assert "create_before_destroy" in resource_type("aws_apigatewayv2_vpc_link").on_replace
     assert "once it is AVAILABLE" in resource_type("aws_apigatewayv2_vpc_link").on_replace
-    assert "create_before_destroy" in resource_type("aws_apigatewayv2_integration").on_replace
+    assert "with its route (the route is deleted first" in resource_type("aws_apigatewayv2_integration").on_replace
     service = resource_type("aws_service_discovery_service")
     for text in (service.on_replace, service.on_delete):
         assert "force_destroy deregisters every instance still registered: their traffic stops" in text

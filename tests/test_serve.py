@@ -23,6 +23,7 @@ from compiler.deployed import LOG_FORMAT
 
 from .backends import Backends, free_port
 from .conftest import ROOT
+from .helpers import eventually, stop_process
 from .localaws import MotoServer
 
 NODES = ("node-1", "node-2", "node-3")
@@ -74,12 +75,7 @@ class Serve:
         return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 AUTH = {"Authorization": "Bearer not-checked"}
@@ -358,13 +354,7 @@ def test_routes_yaml_is_reloaded_and_an_invalid_edit_keeps_the_previous_config(b
         gateway.stop()
 
 
-def _eventually(condition, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+_eventually = eventually
 
 
 def test_check_loads_neither_aiohttp_nor_boto3():
@@ -383,3 +373,67 @@ def test_an_invalid_file_is_not_served_and_cloud_map_must_be_local_or_aws(tmp_pa
     result = subprocess.run([sys.executable, str(ROOT / "main.py"), "serve", str(file), "--cloud-map",
                              "http://192.0.2.1:4566"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 2 and "--cloud-map" in result.stderr
+
+
+# -- fan-out routes: the deployed function's own code (compiler/handlers/fanout.py) ------------------------
+
+FAN_OUT_ROUTES = """\
+  - {route: "POST /admin/{proxy+}", id: admin, service: kv, public: true, timeout_ms: 5000,
+     fan_out: {per_instance_timeout_ms: 1000, concurrency: 2, forward_headers: [content-type, x-trace]}}
+  - {route: POST /followers/reload, id: followers, service: kv, filter: {leader: "false"}, public: true, fan_out: {}}
+  - {route: POST /nobody/reload, id: nobody_reload, service: kv, filter: {leader: maybe}, public: true, fan_out: {}}
+  - {route: POST /all/reload, id: all_reload, service: kv, public: true, fan_out: {include_unhealthy: true}}
+"""
+
+
+def _with_fan_out(text: str) -> str:
+    """A fan-out route's function runs in the VPC link's VPC and needs a way to Cloud Map (rules E202, W406)."""
+    link = "security_group_ids: [sg-0c3d4e5f607182930]}"
+    assert link in text
+    return text.replace(link, "security_group_ids: [sg-0c3d4e5f607182930], vpc_id: vpc-0d4e5f60718293a4b, "
+                              "cloud_map_access: nat}") + FAN_OUT_ROUTES
+
+
+@pytest.mark.parametrize("source", ["static", pytest.param("cloud-map", marks=pytest.mark.localaws)])
+def test_a_fan_out_route_calls_every_matching_instance_with_the_handlers_code(request, backends, tmp_path, source):
+    file = tmp_path / "routes.yaml"
+    if source == "static":
+        file.write_text(_with_fan_out(static_yaml(backends.ports, stage="prod")))
+        gateway, prefix, namespace = Serve(file), "/prod", "serve-ns"
+    else:
+        cloud_map = request.getfixturevalue("cloud_map")
+        cloud_map.reset()
+        file.write_text(_with_fan_out(CLOUD_MAP_YAML))
+        gateway, prefix, namespace = Serve(file, "--cloud-map", cloud_map.url), "", "serve-ns"
+    try:
+        status, headers, body = gateway.request("POST", f"{prefix}/admin/reload?level=debug", body=b"now", headers={
+            "Content-Type": "text/plain", "X-Trace": "t-7", "X-Other": "dropped"})
+        answer = json.loads(body)
+        assert status == 200 and {k.lower(): v for k, v in headers}["content-type"] == "application/json", body
+        assert (answer["matched"], answer["succeeded"], answer["failed"]) == (3, 3, 0)
+        assert [e["id"] for e in answer["instances"]] == list(NODES)
+        for entry in answer["instances"]:
+            seen = json.loads(entry["body"])
+            assert (seen["instance"], seen["method"], seen["path"], seen["query"], seen["body"]) == (
+                entry["id"], "POST", "/admin/reload", "level=debug", "now")  # the stage stripped, as proxied
+            assert seen["headers"]["x-trace"] == "t-7" and "x-other" not in seen["headers"]
+            assert entry["address"] == f"127.0.0.1:{backends.ports[entry['id']]}" and entry["ok"]
+        followers = json.loads(gateway.request("POST", f"{prefix}/followers/reload")[2])
+        assert [e["id"] for e in followers["instances"]] == ["node-2", "node-3"]
+        status, _, body = gateway.request("POST", f"{prefix}/nobody/reload")
+        assert status == 502 and json.loads(body)["message"] == (
+            f"no instance matched: DiscoverInstances(NamespaceName='{namespace}', ServiceName='kv', "
+            "QueryParameters={'leader': 'maybe'}, HealthStatus=HEALTHY) returned none")
+        line = gateway.access_log()[-1]
+        assert (line["routeKey"], line["status"], line["integrationStatus"]) == ("POST /nobody/reload", "502", "200")
+        if source == "cloud-map":  # HealthStatus HEALTHY by default, ALL with include_unhealthy
+            cloud_map.sd.update_instance_custom_health_status(ServiceId=cloud_map.service_id, InstanceId="node-3",
+                                                              Status="UNHEALTHY")
+            healthy = json.loads(gateway.request("POST", "/followers/reload")[2])
+            assert [e["id"] for e in healthy["instances"]] == ["node-2"]
+            every = json.loads(gateway.request("POST", "/all/reload")[2])
+            assert [e["id"] for e in every["instances"]] == list(NODES)
+    finally:
+        gateway.stop()
+        if source == "cloud-map":
+            cloud_map.reset()

@@ -13,17 +13,18 @@ import sys
 
 import pytest
 
-from .conftest import EXAMPLES, ROOT, example_id, pinned
+from .conftest import EXAMPLES, ROOT, STACK_IDS, STACKS, example_id, pinned, stack_id
 from .synthesis import resources, reverse_routes, synth_json, synth_text
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=example_id)
-def test_synthesized_json_matches_snapshot(path, update_snapshots):
-    text = synth_text(path.read_text())
+@pytest.mark.parametrize("path, environment", STACKS, ids=STACK_IDS)
+def test_synthesized_json_matches_snapshot(path, environment, update_snapshots):
+    """Every example's stack; an example with environments has one per environment (environments.prod)."""
+    text = synth_text(path.read_text(), environment=environment)
     normalised = json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
-    pinned(SNAPSHOTS / f"{example_id(path)}.tf.json", normalised, update_snapshots)
+    pinned(SNAPSHOTS / f"{stack_id((path, environment))}.tf.json", normalised, update_snapshots)
 
 
 def test_same_input_gives_byte_identical_output():

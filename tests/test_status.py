@@ -20,6 +20,7 @@ from compiler.deployed import STACK_TAG
 from compiler.status import NO_INSTANCE
 
 from .conftest import ROOT
+from .helpers import eventually
 from .localaws import MotoServer
 from .synthesis import model_of
 from .terraform import available
@@ -174,6 +175,25 @@ def test_drift_is_reported_route_by_route_with_exit_1(moto, file):
     assert follower["filter"] == {"leader": "no"} and follower["verdict"] == NO_INSTANCE  # what traffic meets now
 
 
+def test_services_are_named_by_their_routes_yaml_key(moto, file):
+    """`kv` is Cloud Map's `raft` here; an integration moved to another declared service names that one's key."""
+    text = routes_yaml("ca-central-1").replace(
+        "  raft: {health_check: custom, app_attributes: [leader]}",
+        "  kv: {name: raft, health_check: custom, app_attributes: [leader]}\n  spare: {name: other}").replace(
+        "service: raft", "service: kv")
+    file.write_text(text)
+    deployed = Deployed(moto, "ca-central-1", text)
+    other = deployed.sd.create_service(Name="other", NamespaceId=deployed.namespace)["Service"]
+    deployed.agw.update_integration(ApiId=deployed.api_id, IntegrationId=deployed.integrations["GET /leader"],
+                                    IntegrationUri=other["Arn"] + "?leader=true")
+    code, out, _ = status_here(file, "--local-aws", moto.url)
+    assert code == 1
+    assert "GET /follower  [follower]  deployed, as in routes.yaml\n  service kv (Cloud Map raft), filter leader=false\n" \
+        in out
+    assert f"  drift: service: the integration targets spare (other, {other['Id']}), routes.yaml says kv\n" in out
+    assert "  service spare (Cloud Map other), filter leader=true\n" in out
+
+
 def test_the_api_is_found_by_name_and_stack_tag_or_by_id(moto, file, tmp_path):
     file.write_text(routes_yaml("ap-southeast-2"))
     first = Deployed(moto, "ap-southeast-2", file.read_text(), stack="routes")
@@ -217,12 +237,7 @@ def test_a_local_aws_must_be_on_loopback(file):
 
 
 def _eventually(condition, seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+    return eventually(condition, seconds)
 
 
 @pytest.mark.terraform

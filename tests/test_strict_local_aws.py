@@ -131,3 +131,39 @@ def test_private_dns_namespaces_in_one_vpc_conflict_only_by_name(moto, sd):
     sd.create_private_dns_namespace(Name="raft.cluster", Vpc=vpc)  # what a rename does, create-before-destroy
     code, _, _ = refused(sd.create_private_dns_namespace, Name="raft.internal", Vpc=vpc)
     assert code == "ConflictingDomainExists"
+
+
+def test_a_log_groups_key_changes_in_place(moto):
+    """Not a refusal: AssociateKmsKey, which the provider uses to change `kms_key_id`, and moto lacks."""
+    logs = moto.client("logs", REGION)
+    logs.create_log_group(logGroupName="/strict/access", kmsKeyId="arn:aws:kms:eu-west-1:123456789012:key/old")
+    logs.associate_kms_key(logGroupName="/strict/access", kmsKeyId="arn:aws:kms:eu-west-1:123456789012:key/new")
+    [group] = logs.describe_log_groups(logGroupNamePrefix="/strict/access")["logGroups"]
+    assert group["kmsKeyId"] == "arn:aws:kms:eu-west-1:123456789012:key/new"
+    logs.disassociate_kms_key(logGroupName="/strict/access")
+    [group] = logs.describe_log_groups(logGroupNamePrefix="/strict/access")["logGroups"]
+    assert "kmsKeyId" not in group
+
+
+def test_a_stage_changes_in_place(agw):
+    """Not a refusal: UpdateStage and DeleteRouteSettings, which the provider uses for throttling, and moto lacks."""
+    api = agw.create_api(Name="staged", ProtocolType="HTTP")["ApiId"]
+    agw.create_stage(ApiId=api, StageName="$default", DefaultRouteSettings={"ThrottlingBurstLimit": 100,
+                                                                            "ThrottlingRateLimit": 50.0})
+    agw.update_stage(ApiId=api, StageName="$default",
+                     RouteSettings={"GET /raft/leader": {"ThrottlingBurstLimit": 5, "ThrottlingRateLimit": 1.0}})
+    stage = agw.get_stage(ApiId=api, StageName="$default")
+    assert stage["RouteSettings"]["GET /raft/leader"]["ThrottlingBurstLimit"] == 5
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 100
+    agw.delete_route_settings(ApiId=api, StageName="$default", RouteKey="GET /raft/leader")
+    assert agw.get_stage(ApiId=api, StageName="$default")["RouteSettings"] == {}
+    assert refused(agw.delete_route_settings, ApiId=api, StageName="$default", RouteKey="GET /raft/leader")[:2] == (
+        "NotFoundException", 404)
+
+
+def test_an_empty_scope_list_clears_a_routes_scopes(agw):
+    """What the provider sends when a route's scopes are removed; moto kept the old ones."""
+    api = agw.create_api(Name="scoped", ProtocolType="HTTP")["ApiId"]
+    route = agw.create_route(ApiId=api, RouteKey="GET /leader", AuthorizationScopes=["raft/admin"])["RouteId"]
+    agw.update_route(ApiId=api, RouteId=route, AuthorizationScopes=[])
+    assert not agw.get_route(ApiId=api, RouteId=route).get("AuthorizationScopes")

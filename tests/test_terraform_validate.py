@@ -7,7 +7,7 @@ import pytest
 from compiler.direct import write_direct
 from compiler.plan import build
 
-from .conftest import EXAMPLES, example_id
+from .conftest import STACK_IDS, STACKS
 from .synthesis import model_of
 from .terraform import Terraform, available, terraform_env
 
@@ -15,10 +15,10 @@ pytestmark = [pytest.mark.terraform,
               pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=example_id)
-def test_terraform_validate_accepts_the_synthesized_json(path, tmp_path):
+@pytest.mark.parametrize("path, environment", STACKS, ids=STACK_IDS)
+def test_terraform_validate_accepts_the_synthesized_json(path, environment, tmp_path):
     # The direct engine writes CDKTF's bytes (tests/test_engine_parity.py) without starting jsii.
-    write_direct(build(model_of(path.read_text())), str(tmp_path / "out"), "routes")
+    write_direct(build(model_of(path.read_text(), environment)), str(tmp_path / "out"), "routes")
     terraform = Terraform(tmp_path / "out" / "stacks" / "routes", terraform_env(tmp_path))
     terraform.init(backend=False)
     result = terraform.run("validate", "-json")
