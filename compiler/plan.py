@@ -734,5 +734,3 @@ def terraform_value(value: Value) -> Any:
         return [terraform_value(v) for v in value]
     return value
 
-
-resolved = terraform_value  # the name review.py reads plans with

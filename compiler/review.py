@@ -28,7 +28,7 @@ from .catalogue import is_managed
 from .diagnostics import Diagnostic, at_file
 from .loader import MAX_BYTES, decode
 from .model import Model, Route
-from .plan import Block, Concat, Ref, ResourcePlan, build, resolved
+from .plan import Block, Concat, Ref, ResourcePlan, build, terraform_value
 
 PLAN_MAX_BYTES = 32 * 1024 * 1024  # a plan of 300 routes is a few MB; more is not one routes stack
 PLAN_MAX_DEPTH = 64  # nesting of a value in before/after; provider schemas nest a handful of levels
@@ -226,8 +226,8 @@ def _ms(value: int | None) -> str:
 
 
 def diff_plans(before: ResourcePlan, after: ResourcePlan) -> list[ResourceChange]:
-    old = {b.address: (b, resolved(b.args)) for b in before.blocks if b.mode == names.MANAGED}
-    new = {b.address: (b, resolved(b.args)) for b in after.blocks if b.mode == names.MANAGED}
+    old = {b.address: (b, terraform_value(b.args)) for b in before.blocks if b.mode == names.MANAGED}
+    new = {b.address: (b, terraform_value(b.args)) for b in after.blocks if b.mode == names.MANAGED}
     changes: dict[str, ResourceChange] = {}
     for address in sorted(old.keys() | new.keys()):
         kind = catalogue.of((new.get(address) or old[address])[0].type)
