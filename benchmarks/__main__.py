@@ -31,7 +31,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 SIZES = (10, 100, 300, 1000)
 ENGINE_SIZES = ("bundled", 100, 300)  # where both engines are compared with the JSON floor
 # The bindings synth imports: the jsii floor is a process that imports exactly these and starts jsii, nothing else.
-JSII_FLOOR = ("from compiler.bindings import resource_class; import cdktf; "
+JSII_FLOOR = ("from compiler.terraform.bindings import resource_class; import cdktf; "
          "[resource_class(t) for t in ('provider', 'aws_apigatewayv2_api', 'aws_apigatewayv2_stage', "
          "'aws_apigatewayv2_route', 'aws_apigatewayv2_integration', 'aws_apigatewayv2_vpc_link', "
          "'aws_apigatewayv2_authorizer', 'aws_cloudwatch_log_group', 'aws_service_discovery_service', "
@@ -189,9 +189,9 @@ def main() -> int:
 
 def _pickled(routes: pathlib.Path, work: pathlib.Path) -> pathlib.Path:
     """The finished document the direct engine serializes for this file, pickled for the JSON floor."""
-    from compiler import compile_file
-    from compiler.direct import document
-    from compiler.plan import build
+    from compiler.language import compile_file
+    from compiler.terraform.direct import document
+    from compiler.terraform.plan import build
     model, _ = compile_file(str(routes))
     path = work / f"{routes.stem}.pickle"
     path.write_bytes(pickle.dumps(document(build(model), "routes")))

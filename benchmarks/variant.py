@@ -15,8 +15,8 @@ def main(variant: str, file: str, out: str) -> int:
         import cdktf_cdktf_provider_aws  # noqa: F401  what a plain CDKTF app does: the package root, ~2,200 modules
     if variant == "gc-on":
         gc.disable = lambda: None  # keep the collector running during construction
-    from compiler import compile_file
-    from compiler.synth import synthesize
+    from compiler.language import compile_file
+    from compiler.terraform.synth import synthesize
     model, _ = compile_file(file)
     synthesize(model, out)
     if variant == "os-exit":  # skip interpreter teardown once the output is safely on disk

@@ -11,8 +11,8 @@ import os
 import sys
 from typing import Sequence
 
-from . import compile_stacks
-from .diagnostics import has_errors, render_json, render_text
+from .core.diagnostics import has_errors, render_json, render_text
+from .language import compile_stacks
 
 DEFAULT_FILE = "routes.yaml"
 DEFAULT_OUT = "cdktf.out"
@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _stack_name(value: str) -> str:
     """argparse type for synth's --stack: the name becomes a directory and part of the state file's name."""
-    from .synth import stack_problem
+    from .terraform.synth import stack_problem
     problem = stack_problem(value)
     if problem:
         raise argparse.ArgumentTypeError(problem)
@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if problem or (args.watch is not None and args.watch <= 0):
                 print(f"main.py: error: {problem or '--watch takes a number of seconds > 0'}", file=sys.stderr)
                 return 2
-            from .status import run_status  # boto3 loads here, never for check
+            from .live.status import run_status  # boto3 loads here, never for check
             return run_status(args.file, args.format, args.api_id, args.stack or args.env or DEFAULT_STACK, local,
                               args.watch, environment=args.env)
         if args.command == "serve":
@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"main.py: error: {problem or 'expected --port 0-65535 and --attribute-lag >= 0'}",
                       file=sys.stderr)
                 return 2
-            from .gateway import run_serve  # aiohttp loads here, never for check
+            from .live.gateway import run_serve  # aiohttp loads here, never for check
             return run_serve(args.file, args.port, args.cloud_map, args.attribute_lag, args.env)
     except KeyboardInterrupt:
         return 130
@@ -187,7 +187,10 @@ def info(text: str) -> None:
 
 
 def run_diff(base_spec: str, head_spec: str, fmt: str, environment: str | None = None) -> int:
-    from .review import UsageError, compile_version, diff_models, render, visible
+    from .core.text import visible
+    from .review.diff import diff_models
+    from .review.render import render
+    from .review.versions import UsageError, compile_version
     models = []
     for spec in (base_spec, head_spec):
         try:
@@ -205,7 +208,9 @@ def run_diff(base_spec: str, head_spec: str, fmt: str, environment: str | None =
 
 
 def run_summarize_plan(path: str, fmt: str) -> int:
-    from .review import PlanError, load_plan, render, summarize_plan, visible
+    from .core.text import visible
+    from .review.planfile import PlanError, load_plan, summarize_plan
+    from .review.render import render
     try:
         plan, problems = load_plan(path)
         if problems:
@@ -307,9 +312,13 @@ def run_synth(file: str, out: str, stack: str | None = None, local_endpoint: str
     if problem:
         print(f"main.py: error: {problem}", file=sys.stderr)
         return 2
-    from .bindings import BindingsError
-    from .plan import ImportsError
-    from .synth import OutputError, Terminated, synthesize_stacks  # jsii loads only when the cdktf engine runs
+    from .terraform.bindings import BindingsError
+    from .terraform.plan import ImportsError
+    from .terraform.synth import (  # jsii loads only when the cdktf engine runs
+        OutputError,
+        Terminated,
+        synthesize_stacks,
+    )
     try:
         paths = synthesize_stacks([(name or stack or DEFAULT_STACK, model) for name, model in stacks], out,
                                   local_endpoint, state, engine, imports)

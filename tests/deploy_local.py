@@ -72,7 +72,7 @@ def localise(moto: MotoServer, region: str, text: str) -> str:
 
 
 def region_of(text: str, environment: str | None) -> str:
-    from compiler import compile_stacks_text
+    from compiler.language import compile_stacks_text
     stacks, _ = compile_stacks_text(text, environments=[environment] if environment else None)
     return (stacks[0][1].region if stacks else None) or DEFAULT_REGION
 

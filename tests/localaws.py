@@ -22,7 +22,6 @@ from urllib.parse import parse_qsl, urlsplit
 import boto3
 from botocore.config import Config
 
-
 from .helpers import stop_process
 from .synthesis import model_of
 from .terraform import Terraform
@@ -159,7 +158,7 @@ class LocalStack:
         return self.terraform.outputs()["api_endpoint"].split("//")[1].split(".")[0]
 
     def synth(self, text: str) -> None:
-        from compiler.synth import synthesize
+        from compiler.terraform.synth import synthesize
         # The direct engine: the same bytes as CDKTF (tests/test_engine_parity.py), without starting jsii.
         synthesize(model_of(text), str(self.root / "cdktf.out"), "routes", local_endpoint=self.moto.url,
                    engine="direct")

@@ -10,11 +10,11 @@ import json
 import pathlib
 import tempfile
 
-from compiler import compile_stacks_text, compile_text
-from compiler.diagnostics import render_text
-from compiler.direct import write_direct
-from compiler.plan import build
-from compiler.synth import synth_plan
+from compiler.core.diagnostics import render_text
+from compiler.language import compile_stacks_text, compile_text
+from compiler.terraform.direct import write_direct
+from compiler.terraform.plan import build
+from compiler.terraform.synth import synth_plan
 
 WRITERS = {"direct": write_direct, "cdktf": synth_plan}  # (plan, outdir, stack) -> None
 

@@ -18,10 +18,12 @@ import sys
 
 import pytest
 
-from compiler import bundle, compile_text, names
-from compiler.catalogue import TYPES
-from compiler.direct import write_direct
-from compiler.plan import build
+from compiler.core import names
+from compiler.language import compile_text, functions
+from compiler.terraform import bundle
+from compiler.terraform.catalogue import TYPES
+from compiler.terraform.direct import write_direct
+from compiler.terraform.plan import build
 
 from .conftest import ROOT
 from .synthesis import model_of, resources, synth_json
@@ -99,7 +101,7 @@ def test_the_function_runs_the_shipped_zip_in_the_vpc_with_its_own_group():
                                       "aws_iam_role_policy_attachment.fanout_reload"]
     model = model_of(BUNDLED)
     route = next(r for r in model.routes if r.id == "reload")
-    assert function["environment"]["variables"] == bundle.fanout_environment(model, route, "raft.internal", "raft")
+    assert function["environment"]["variables"] == functions.fanout_environment(model, route, "raft.internal", "raft")
     assert args(doc, "aws_security_group.fanout_reload")["vpc_id"] == "vpc-0d4e5f60718293a4b"
     log_group, access = args(doc, "aws_cloudwatch_log_group.fanout_reload"), args(doc, "aws_cloudwatch_log_group.access_logs")
     assert log_group["name"] == "/aws/lambda/raft-api-fanout-reload"

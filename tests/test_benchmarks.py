@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.generate import routes_yaml
-from compiler import compile_text
+from compiler.language import compile_text
 
 
 def test_generated_files_compile_up_to_the_quota_and_are_refused_beyond_it():
@@ -17,7 +17,7 @@ def test_generated_files_compile_up_to_the_quota_and_are_refused_beyond_it():
 
 
 def test_generated_files_plan_one_integration_per_route_a_third_of_them_filtered():
-    from compiler.plan import build
+    from compiler.terraform.plan import build
     plan = build(compile_text(routes_yaml(300))[0])
     integrations = plan.of_type("aws_apigatewayv2_integration")
     assert len(integrations) == len(plan.of_type("aws_apigatewayv2_route")) == 300

@@ -13,11 +13,11 @@ import jsonschema
 import pytest
 import yaml
 
-from compiler import compile_file, compile_text, spec
-from compiler.diagnostics import CODES, has_errors, render_text
-from compiler.loader import Lines, Pos, SourceMap, load_text
-from compiler.schema import ROOT as LANGUAGE
-from compiler.schema import List, Map, Obj
+from compiler.core.diagnostics import CODES, has_errors, render_text
+from compiler.language import compile_file, compile_text, spec
+from compiler.language.loader import Lines, Pos, SourceMap, load_text
+from compiler.language.schema import ROOT as LANGUAGE
+from compiler.language.schema import List, Map, Obj
 
 from .conftest import ROOT, pinned
 

@@ -1,4 +1,4 @@
-"""The schema file and the README's key reference are generated from compiler/schema.py, never hand-edited."""
+"""The schema file and the README's key reference are generated from compiler/language/schema.py, never hand-edited."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from compiler.schema import json_schema, reference_markdown
+from compiler.language.schema import json_schema, reference_markdown
 
 from .conftest import EXAMPLES, ROOT, example_id, pinned
 

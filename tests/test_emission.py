@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.plan import build
+from compiler.terraform.plan import build
 
 from .conftest import EXAMPLES, ROOT, example_id
 from .synthesis import model_of, resources, synth_json

@@ -2,7 +2,7 @@
 
 Every example, and a sample of generated valid documents (options on and off, other stack names, routes
 reversed, text that exercises escaping, key order and number formatting). When a cdktf or provider-bindings
-upgrade changes CDKTF's bytes, this is the test that fails: update compiler/direct.py to match.
+upgrade changes CDKTF's bytes, this is the test that fails: update compiler/terraform/direct.py to match.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.direct import js_number, stringify, write_direct
-from compiler.plan import build, with_imports
-from compiler.synth import synth_plan
+from compiler.terraform.direct import js_number, stringify, write_direct
+from compiler.terraform.plan import build, with_imports
+from compiler.terraform.synth import synth_plan
 
 from .conftest import ROOT, STACK_IDS, STACKS
-from .synthesis import model_of, reverse_routes
+
 # The hardening issue's strategy for valid documents (hostile text in every free-text field).
 from .strategies import documents
+from .synthesis import model_of, reverse_routes
 
 BUNDLED = (ROOT / "routes.yaml").read_text()
 LOCAL = "http://127.0.0.1:4566"

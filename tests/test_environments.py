@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from compiler import compile_file, compile_stacks, compile_stacks_text, compile_text
-from compiler.diagnostics import render_text
-from compiler.direct import write_direct_stacks
-from compiler.plan import build
-from compiler.synth import synth_plans
+from compiler.core.diagnostics import render_text
+from compiler.language import compile_file, compile_stacks, compile_stacks_text, compile_text
+from compiler.terraform.direct import write_direct_stacks
+from compiler.terraform.plan import build
+from compiler.terraform.synth import synth_plans
 
 from .conftest import ROOT
 from .helpers import run_main
@@ -283,7 +283,7 @@ def test_cdktf_writes_one_app_of_several_stacks_as_the_direct_engine_does(tmp_pa
 
 @pytest.mark.localaws
 def test_two_environments_in_one_account_apply_side_by_side(tmp_path):
-    from compiler.synth import synthesize_stacks
+    from compiler.terraform.synth import synthesize_stacks
 
     from .deploy_local import localise
     from .localaws import MotoServer

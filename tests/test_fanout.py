@@ -2,7 +2,7 @@
 127.0.0.1) and real loopback backends: the three nodes of tests/backends.py, plus servers in this process that
 answer slowly, fail, count how many requests they hold at once, or send large or binary bodies.
 
-`fanout.handler` runs as Lambda runs it: configuration from the environment (written by `fanout.environment`),
+`fanout.handler` runs as Lambda runs it: configuration from the environment (written by `fanout_settings.environment`),
 one DiscoverInstances call through boto3 (pointed at moto by AWS_ENDPOINT_URL_SERVICEDISCOVERY), a payload 2.0
 event in, a payload 2.0 response out. Nothing here talks to anything but 127.0.0.1.
 """
@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from compiler.handlers import fanout
+from compiler.handlers import settings as fanout_settings
 
 from .backends import Backends, free_port
 from .localaws import MotoServer
@@ -158,7 +159,7 @@ def invoke(registry, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
 
     def call(event: dict, service: str, context=None, **settings) -> tuple[int, dict, float]:
-        for key, value in fanout.environment(fanout.Settings(NAMESPACE, service, **settings)).items():
+        for key, value in fanout_settings.environment(fanout_settings.Settings(NAMESPACE, service, **settings)).items():
             monkeypatch.setenv(key, value)
         started = time.monotonic()
         response = fanout.handler(event, context)
@@ -417,7 +418,7 @@ def test_a_misconfigured_function_answers_500_and_says_why(invoke, monkeypatch):
 
 
 def test_run_takes_any_discovery_and_never_raises_for_instances():
-    settings = fanout.Settings("ns", "svc", per_instance_timeout_ms=200)
+    settings = fanout_settings.Settings("ns", "svc", per_instance_timeout_ms=200)
     with socket.socket() as listener:  # accepts the connection (the backlog) and never answers
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)

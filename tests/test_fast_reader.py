@@ -1,7 +1,7 @@
 """The fast reader (libyaml's events into our strict composer) reads exactly what PyYAML's path reads.
 
 Every file it accepts must give the same data, the same scalar kinds and texts, and the same positions; every file
-with anything to report is read again by PyYAML (compiler._compile), so diagnostics never depend on the parser.
+with anything to report is read again by PyYAML (compiler.language._compile), so diagnostics never depend on the parser.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from compiler import compile_text, loader
+from compiler.language import compile_text, loader
 
 from .conftest import EXAMPLES, ROOT
 from .strategies import documents
+
 
 def _utf8(path: pathlib.Path) -> bool:
     try:

@@ -9,9 +9,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler import compile_text, routekeys, rules, schema
-from compiler.diagnostics import CODES, Diagnostic
-from compiler.loader import Lines, decode, load_text
+from compiler.core.diagnostics import CODES, Diagnostic
+from compiler.language import compile_text, routekeys, rules, schema
+from compiler.language.loader import Lines, decode, load_text
 
 from .conftest import ROOT
 

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from compiler.plan import build, terraform_value, tf_literal
+from compiler.terraform.plan import build, terraform_value, tf_literal
 
 from .localaws import DEFAULT_REGION, LocalAccount, LocalStack, MotoServer
 from .synthesis import model_of, resources, synth_json

@@ -18,8 +18,8 @@ import json
 import pytest
 
 from compiler.adopt import Refused, adopt, clients
-from compiler.deployed import STACK_TAG
-from compiler.plan import build
+from compiler.core.deployed import STACK_TAG
+from compiler.terraform.plan import build
 
 from .helpers import run_main
 from .localaws import MotoServer

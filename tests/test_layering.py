@@ -1,69 +1,177 @@
-"""Data flows one way. Each stage imports only earlier stages; only the emission layer touches cdktf/jsii."""
+"""The package contract: which package of the compiler may import which (compiler/__init__.py draws it).
+
+Data flows one way. The contract is written once, as ALLOWED, and checked over the real import graph read from
+the source with `ast` (every import, at module level or inside a function). `check_contract` is a pure function
+of a graph, so the tests below also prove that it fails for graphs that break the contract.
+"""
 
 from __future__ import annotations
 
 import ast
+import functools
+import pathlib
+
+import pytest
 
 from .conftest import ROOT
 
-ORDER = ["handlers.fanout", "handlers.allowlist",  # shipped Lambda code: imports nothing from the project
-         "diagnostics", "loader", "schema", "spec", "names", "routekeys", "model", "bundle", "environments",
-         "deployed", "rules", "validator", "catalogue", "plan", "direct", "bindings", "emit", "synth", "review", "routing", "discovery", "status", "gateway", "adopt", "cli"]
-EMISSION = {"bindings", "emit", "synth"}
-RUNTIME = {"routing", "discovery", "status", "gateway"}  # read the model and the deployed system; never the emitters
+PACKAGE = ROOT / "compiler"
+
+# Which packages each package may import (itself always). A module of the handlers package is shipped to Lambda
+# alone: handlers import nothing of the compiler. `handlers.settings` is the one handler module the compile
+# stages may read (the description of the functions' environment, not their runtime); `live` may run the
+# handlers' code (that is what `serve` is for). `cli` is the shell and may start any stage, lazily.
+ALLOWED: dict[str, set[str]] = {
+    "core": set(),
+    "handlers": set(),
+    "language": {"core", "handlers.settings"},
+    "reach": {"core", "language", "handlers.settings"},
+    "terraform": {"core", "language", "handlers.settings"},
+    "review": {"core", "language", "reach", "terraform"},
+    "live": {"core", "language", "reach", "handlers"},
+    "adopt": {"core", "language", "terraform", "review"},
+    "cli": {"core", "language", "reach", "terraform", "review", "live", "adopt", "handlers"},
+}
+# Inside terraform, the CDKTF engine: the only modules that import cdktf/jsii. Nothing outside them imports them.
+EMISSION = {"terraform.emit", "terraform.bindings", "terraform.synth"}
 HEAVY = {"cdktf", "constructs", "jsii", "cdktf_cdktf_provider_aws"}
+# What review may read of terraform: the plan and the catalogue, never an engine.
+NOT_FOR_READERS = EMISSION | {"terraform.direct"}
 
 
-def _imports(module: str) -> set[str]:
-    tree = ast.parse((ROOT / "compiler" / f"{module.replace('.', '/')}.py").read_text())
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: from .x import y / from . import x / from .handlers import fanout
-                found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)} if node.module \
-                    else {a.name for a in node.names}
-            else:
-                found.add(node.module.split(".")[0])
-        elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[0] for a in node.names}
+def module_name(path: pathlib.Path) -> str:
+    """`language.model` for compiler/language/model.py, `language` for compiler/language/__init__.py, `cli`."""
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules() -> dict[str, pathlib.Path]:
+    found = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    found.pop("", None)  # compiler/__init__.py: the package's map, imports nothing
     return found
 
 
-def test_every_module_is_in_the_stage_order():
-    modules = {p.stem for p in (ROOT / "compiler").glob("*.py")} - {"__init__"}
-    # the shipped Lambda handlers (a subpackage; each is zipped alone, so they import nothing from here)
-    modules |= {f"handlers.{p.stem}" for p in (ROOT / "compiler" / "handlers").glob("*.py")} - {"handlers.__init__"}
-    assert modules == set(ORDER)
+def imports_of(path: pathlib.Path, name: str) -> set[str]:
+    """Every compiler module `name` imports (as `pkg.module` names), plus the top-level third-party modules."""
+    tree = ast.parse(path.read_text())
+    here = name.split(".") if path.name != "__init__.py" else name.split(".") + ["__init__"]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[: len(here) - node.level]
+                target = base + (node.module.split(".") if node.module else [])
+                found.add(".".join(target))
+                found |= {".".join(target + [a.name]) for a in node.names}
+            elif node.module.split(".")[0] == "compiler":
+                target = node.module.split(".")[1:]
+                found.add(".".join(target))
+                found |= {".".join(target + [a.name]) for a in node.names}
+            else:
+                found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                found.add(".".join(parts[1:]) if parts[0] == "compiler" else parts[0])
+    return found
 
 
-def test_stages_import_only_earlier_stages():
-    for i, module in enumerate(ORDER):
-        local = _imports(module) & set(ORDER)
-        later = local - set(ORDER[:i])
-        if module == "cli":  # the shell may start any stage, lazily
+def graph() -> dict[str, set[str]]:
+    """module -> the compiler modules it imports (names that are not modules, e.g. functions, are dropped)."""
+    return {module: set(targets) for module, targets in _graph().items()}  # a copy: tests add edges to it
+
+
+@functools.cache
+def _graph() -> dict[str, frozenset[str]]:
+    known = modules()
+    return {name: frozenset(i for i in imports_of(path, name) if i in known) - {name} for name, path in known.items()}
+
+
+def package_of(module: str) -> str:
+    return module.split(".")[0]
+
+
+def allowed(importer: str, imported: str) -> bool:
+    source, target = package_of(importer), package_of(imported)
+    if source == target:
+        return True
+    rules = ALLOWED.get(source, set())
+    # `from ..handlers import settings` runs the package's __init__ on the way: a parent of an allowed module
+    return target in rules or any(imported == rule or imported.startswith(rule + ".") or rule.startswith(imported + ".")
+                                  for rule in rules)
+
+
+def check_contract(edges: dict[str, set[str]]) -> list[str]:
+    """Every import that breaks the contract, as `importer -> imported: why`."""
+    problems = []
+    for importer, targets in sorted(edges.items()):
+        if package_of(importer) not in ALLOWED:
+            problems.append(f"{importer}: in no package of the contract (add it to ALLOWED)")
             continue
-        assert not later, f"{module} imports later stages {later}"
+        for imported in sorted(targets):
+            if not allowed(importer, imported):
+                problems.append(f"{importer} -> {imported}: {package_of(importer)} may import only "
+                                f"{sorted(ALLOWED[package_of(importer)]) or 'nothing of the compiler'}")
+            elif package_of(importer) in ("review", "adopt", "live", "reach") and imported in NOT_FOR_READERS:
+                problems.append(f"{importer} -> {imported}: readers use the plan, never an engine")
+    return problems
+
+
+def test_every_module_belongs_to_a_package_of_the_contract():
+    assert {package_of(m) for m in modules()} <= set(ALLOWED), set(map(package_of, modules())) - set(ALLOWED)
+
+
+def test_the_code_keeps_the_contract():
+    assert check_contract(graph()) == []
+
+
+@pytest.mark.parametrize("importer, imported", [
+    ("language.rules", "handlers.fanout"),  # a compile stage importing the handler's runtime
+    ("terraform.bundle", "handlers.fanout"),
+    ("handlers.fanout", "core.names"),  # deployed code reaching into the compiler
+    ("live.status", "terraform.plan"),  # a live tool reading the emitters
+    ("language.model", "terraform.plan"),  # data flowing back up
+    ("core.names", "language.model"),
+    ("review.diff", "terraform.synth"),  # a reader loading an engine
+    ("review.diff", "live.status"),
+    ("adopt", "terraform.emit"),
+    ("newpackage.thing", "core.names"),  # a package the contract does not know
+])
+def test_the_contract_check_fails_for_a_forbidden_import(importer, imported):
+    edges = graph()
+    edges.setdefault(importer, set()).add(imported)
+    assert check_contract(edges), f"{importer} -> {imported} should break the contract"
+
+
+def test_no_compile_stage_imports_a_handler_module_but_its_settings():
+    for module, targets in graph().items():
+        if package_of(module) in ("language", "terraform", "reach", "review", "adopt"):
+            handlers = {t for t in targets if package_of(t) == "handlers"} - {"handlers", "handlers.settings"}
+            assert not handlers, f"{module} imports the handlers' runtime {handlers}"
+
+
+def test_handlers_import_nothing_of_the_compiler():
+    for module, targets in graph().items():
+        if package_of(module) == "handlers":
+            assert all(package_of(t) == "handlers" for t in targets), (module, targets)
 
 
 def test_only_the_emission_layer_imports_cdktf():
-    for module in ORDER:
-        heavy = _imports(module) & HEAVY
-        assert module in EMISSION or not heavy, f"{module} imports {heavy}"
-
-
-def test_runtime_tools_read_the_model_never_the_emitters():
-    for module in RUNTIME:
-        emitters = _imports(module) & {"plan", "direct", "bindings", "emit", "synth"}
-        assert not emitters, f"{module} imports {emitters}"
+    for name, path in modules().items():
+        heavy = imports_of(path, name) & HEAVY
+        assert name in EMISSION or not heavy, f"{name} imports {heavy}"
 
 
 def test_the_direct_engine_reaches_no_cdktf_even_through_other_modules():
-    """compiler.direct writes CDKTF's bytes without Node: nothing it imports, directly or not, loads cdktf/jsii."""
-    seen, todo = set(), ["direct"]
+    """terraform.direct writes CDKTF's bytes without Node: nothing it imports, directly or not, loads cdktf/jsii."""
+    known, edges = modules(), graph()
+    seen, todo = set(), ["terraform.direct"]
     while todo:
         module = todo.pop()
         seen.add(module)
-        imports = _imports(module)
-        assert not imports & HEAVY, f"direct reaches {module}, which imports {imports & HEAVY}"
-        todo += sorted((imports & set(ORDER)) - seen)
+        heavy = imports_of(known[module], module) & HEAVY
+        assert not heavy, f"direct reaches {module}, which imports {heavy}"
+        todo += sorted(edges[module] - seen)
     assert not seen & EMISSION, f"direct reaches the CDKTF emission layer: {seen & EMISSION}"

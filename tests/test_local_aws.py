@@ -13,13 +13,14 @@ import sys
 
 import pytest
 
-from compiler.review import diff_models, summarize_plan
+from compiler.review.diff import diff_models
+from compiler.review.planfile import summarize_plan
 
+from .cases import CASES
 from .conftest import ROOT
 from .localaws import DEFAULT_REGION, LocalAccount, LocalStack, MotoServer, reach
 from .synthesis import model_of, reverse_routes
 from .terraform import available, terraform_env
-from .cases import CASES
 
 pytestmark = [pytest.mark.localaws,
               pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from compiler import bundle, status
+from compiler.live import status
+from compiler.terraform import bundle
 
 from .conftest import ROOT
 from .localaws import DEFAULT_REGION, LocalAccount, LocalStack, MotoServer

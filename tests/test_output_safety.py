@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from compiler import synth
+from compiler.terraform import synth
 
 from .conftest import ROOT
 
@@ -24,7 +24,7 @@ STACK = os.path.join("stacks", "routes")
 # A synth with a fake generator: argv = OUT CONTENT; FAKE_NO_EXCHANGE=1 forces the three-rename fallback.
 FAKE = """
 import os, sys, time
-from compiler import synth
+from compiler.terraform import synth
 if os.environ.get("FAKE_NO_EXCHANGE"):
     synth._exchange = lambda a, b: False
 def generate(work):

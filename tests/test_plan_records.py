@@ -6,10 +6,12 @@ from dataclasses import replace
 
 import pytest
 
-from compiler import catalogue, compile_text, names
-from compiler.plan import Block, Concat, Ref, build
-from compiler.review import diff_plans
-from compiler.routekeys import RouteKey
+from compiler.core import names
+from compiler.language import compile_text
+from compiler.language.routekeys import RouteKey
+from compiler.review.diff import diff_plans
+from compiler.terraform import catalogue
+from compiler.terraform.plan import Block, Concat, Ref, build
 
 from .conftest import EXAMPLES, ROOT, example_id
 from .synthesis import model_of

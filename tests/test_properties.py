@@ -15,9 +15,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from compiler import compile_text
-from compiler.diagnostics import render_text
-from compiler.plan import build, tf_literal
+from compiler.core.diagnostics import render_text
+from compiler.language import compile_text
+from compiler.terraform.plan import build, tf_literal
 
 from .strategies import documents
 from .terraform import Terraform, available, terraform_env
@@ -55,7 +55,7 @@ def compile_valid(doc: dict):
 
 
 def terraform_json(model) -> dict:
-    from compiler.direct import document
+    from compiler.terraform.direct import document
     return document(build(model), "routes")
 
 

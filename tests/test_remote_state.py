@@ -46,7 +46,7 @@ class S3Stack:
         self.terraform = Terraform(root / "cdktf.out" / "stacks" / "routes", terraform_env(root))
 
     def synth(self, text: str) -> None:
-        from compiler.synth import synthesize
+        from compiler.terraform.synth import synthesize
         synthesize(model_of(text), str(self.root / "cdktf.out"), "routes", local_endpoint=self.moto.url,
                    state=f"s3://{BUCKET}/{KEY}", engine="direct")
 

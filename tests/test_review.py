@@ -10,7 +10,9 @@ import json
 
 import pytest
 
-from compiler.review import diff_models, render, summarize_plan
+from compiler.review.diff import diff_models
+from compiler.review.planfile import summarize_plan
+from compiler.review.render import render
 
 from .cases import BUNDLED, CASES
 from .conftest import ROOT, pinned

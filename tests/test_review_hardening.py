@@ -15,14 +15,17 @@ import time
 
 import pytest
 
-from compiler import review
 from compiler.cli import local_endpoint_problem, state_problem
-from compiler.loader import MAX_BYTES
-from compiler.plan import build
-from compiler.catalogue import is_managed
-from compiler.catalogue import of as resource_type
-from compiler.review import (PLAN_MAX_BYTES, PLAN_MAX_DEPTH, ResourceChange, RouteChange, Summary, diff_models, render,
-                             summarize_plan)
+from compiler.language.loader import MAX_BYTES
+from compiler.review import render as review_render
+from compiler.review import versions as review_versions
+from compiler.review.diff import diff_models
+from compiler.review.planfile import PLAN_MAX_BYTES, PLAN_MAX_DEPTH, summarize_plan
+from compiler.review.render import render
+from compiler.review.summary import ResourceChange, RouteChange, Summary
+from compiler.terraform.catalogue import is_managed
+from compiler.terraform.catalogue import of as resource_type
+from compiler.terraform.plan import build
 
 from .conftest import EXAMPLES, ROOT
 from .helpers import git_repo, run_main
@@ -144,10 +147,10 @@ def test_git_is_called_with_end_of_options(tmp_path, monkeypatch):
     repo = git_repo(tmp_path / "repo", {"routes.yaml": BUNDLED.encode()})
     target = tmp_path / "written"
     monkeypatch.chdir(repo)
-    raw, why = review._git_blob(f"--output={target}:routes.yaml", MAX_BYTES)
+    raw, why = review_versions._git_blob(f"--output={target}:routes.yaml", MAX_BYTES)
     assert raw is None and "invalid object name" in why
     assert not target.exists()
-    assert review._git_blob("HEAD:routes.yaml", MAX_BYTES) == (BUNDLED.encode(), "")
+    assert review_versions._git_blob("HEAD:routes.yaml", MAX_BYTES) == (BUNDLED.encode(), "")
 
 
 def test_a_git_tree_is_not_read_as_a_file(tmp_path):
@@ -201,9 +204,9 @@ def test_markdown_escapes_every_user_string():
 def test_markdown_code_spans_are_used_only_for_inert_text():
     assert render(Summary("t", [], [ResourceChange("aws_apigatewayv2_route.get_root", "update", ())]), "markdown") \
         .count("| `aws_apigatewayv2_route.get_root` | update |") == 1
-    code = review._code("a`b")
+    code = review_render._code("a`b")
     assert code == "<code>a\\`b</code>"
-    assert review._code("x|y") == "<code>x\\|y</code>"
+    assert review_render._code("x|y") == "<code>x\\|y</code>"
 
 
 def test_text_output_shows_control_characters_as_escapes():

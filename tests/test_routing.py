@@ -1,6 +1,6 @@
 """Stage and route selection as API Gateway documents it for HTTP APIs ("Routing API requests"), without a server.
 
-The first cases are the developer guide's own table; the rest pin the decisions compiler/routing.py documents
+The first cases are the developer guide's own table; the rest pin the decisions compiler/live/routing.py documents
 where the guide is silent.
 """
 
@@ -10,8 +10,9 @@ import doctest
 
 import pytest
 
-from compiler import deployed, routing, status
-from compiler.routing import Router, backend_path, stage_path
+from compiler.core import deployed
+from compiler.live import routing, status
+from compiler.live.routing import Router, backend_path, stage_path
 
 from .conftest import ROOT
 from .synthesis import model_of

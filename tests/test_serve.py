@@ -19,7 +19,7 @@ from collections import Counter
 
 import pytest
 
-from compiler.deployed import LOG_FORMAT
+from compiler.core.deployed import LOG_FORMAT
 
 from .backends import Backends, free_port
 from .conftest import ROOT

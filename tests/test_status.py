@@ -12,12 +12,11 @@ import io
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
-from compiler.deployed import STACK_TAG
-from compiler.status import NO_INSTANCE
+from compiler.core.deployed import STACK_TAG
+from compiler.live.status import NO_INSTANCE
 
 from .conftest import ROOT
 from .helpers import eventually

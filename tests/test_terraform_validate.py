@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.direct import write_direct
-from compiler.plan import build
+from compiler.terraform.direct import write_direct
+from compiler.terraform.plan import build
 
 from .conftest import STACK_IDS, STACKS
 from .synthesis import model_of

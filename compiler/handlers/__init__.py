@@ -1,1 +1,1 @@
-"""Lambda handlers the stack deploys. Each module is zipped alone (compiler.bundle): standard library and boto3 only."""
+"""Lambda handlers the stack deploys. Each module is zipped alone (compiler.terraform.bundle): standard library and boto3 only."""

@@ -3,13 +3,13 @@
 A private integration picks one matching instance; a fan-out route instead invokes this Lambda function through an
 `AWS_PROXY` integration (payload format 2.0). Per request it makes ONE `DiscoverInstances` call with the route's
 filter, calls every returned instance at `AWS_INSTANCE_IPV4:AWS_INSTANCE_PORT` concurrently, and answers with a
-JSON aggregate. `main.py serve` runs the same `run()` for fan-out routes (compiler.gateway), so what is tested
+JSON aggregate. `main.py serve` runs the same `run()` for fan-out routes (compiler.live.gateway), so what is tested
 locally is this code.
 
-Runtime: python3.12 (works on 3.11+). Standard library and boto3 only: the deployment zip holds this one module
-(compiler.bundle). boto3 is imported by `handler` only, so `run` can be imported without it.
+Runtime: python3.12 (works on 3.11+). Standard library and boto3 only: the deployment zip holds this module and
+`settings.py`, the description of its environment that the compiler reads too (compiler.terraform.bundle). boto3 is imported by `handler` only, so `run` can be imported without it.
 
-Environment (set by the stack; `environment(Settings(...))` writes it, `Settings.from_environ` reads it):
+Environment (set by the stack; `settings.environment(Settings(...))` writes it, `Settings.from_environ` reads it):
 
     CLOUD_MAP_NAMESPACE      the namespace's HTTP name, what DiscoverInstances takes as NamespaceName (required)
     CLOUD_MAP_SERVICE        the Cloud Map service name (required)
@@ -19,7 +19,7 @@ Environment (set by the stack; `environment(Settings(...))` writes it, `Settings
     PER_INSTANCE_TIMEOUT_MS  socket timeout for each instance's connect and each read (default 2000)
     CONCURRENCY              instances called at the same time, at most (default 8)
     TOTAL_TIMEOUT_MS         the whole fan-out's budget: the route's integration timeout minus a reserve
-                             (compiler.model.fan_out_total_ms; default 29500). Instances without an answer by then
+                             (compiler.language.model.fan_out_total_ms; default 29500). Instances without an answer by then
                              are reported as timed out and the function answers anyway, before API Gateway gives
                              up (504). Never more than the invocation's remaining time less 300 ms.
     STRIP_STAGE              "true" (default): a named stage's prefix is removed from the path, as routes.yaml does
@@ -82,13 +82,17 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping, Optional
 from urllib.parse import quote
 
+try:  # in this repository: compiler.handlers.settings; deployed: both modules sit at the zip's root
+    from .settings import Settings
+except ImportError:  # pragma: no cover (the Lambda runtime imports `fanout` as a top-level module)
+    from settings import Settings  # type: ignore[no-redef]
+
 IPV4, PORT = "AWS_INSTANCE_IPV4", "AWS_INSTANCE_PORT"
 LAMBDA_RESPONSE_LIMIT = 6 * 1000 * 1000  # "6 MB" (Invoke, synchronous); 10^6 read as the stricter unit
 API_GATEWAY_PAYLOAD_LIMIT = 10 * 1000 * 1000  # HTTP API quota "Payload size 10 MB"
 RESPONSE_BUDGET = 5_000_000  # the serialized function response, margin under both limits
 ENTRY_OVERHEAD = 512  # bytes an instance's entry takes besides its body (id, address, error text), generously
 MAX_ERROR_CHARS = 500
-DEFAULT_FORWARD_HEADERS = ("content-type",)
 # RFC 9110 7.6.1: meaningful for one connection only; host and content-length are set for the next hop.
 NOT_FORWARDED = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                            "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host",
@@ -97,101 +101,6 @@ NO_ADDRESS = "not reachable: registered without AWS_INSTANCE_IPV4/AWS_INSTANCE_P
 PATH_SAFE = "/%:@!$&'()*+,;=-._~"  # keep what is already percent-encoded; encode what is not (spaces, controls)
 QUERY_SAFE = PATH_SAFE + "?"
 MAX_RESULTS = 1000  # DiscoverInstances' maximum
-
-
-@dataclass(frozen=True)
-class Settings:
-    """One fan-out route's configuration (the environment variables above, parsed)."""
-
-    namespace: str = ""
-    service: str = ""
-    filter: tuple[tuple[str, str], ...] = ()  # sorted pairs
-    include_unhealthy: bool = False
-    per_instance_timeout_ms: int = 2_000
-    concurrency: int = 8
-    total_timeout_ms: int = 29_500
-    strip_stage: bool = True
-    stage: str = ""
-    forward_headers: Optional[frozenset[str]] = frozenset(DEFAULT_FORWARD_HEADERS)  # None: all but hop-by-hop
-    max_body_bytes: int = 4_096
-    tls_server_name: str = ""
-
-    @property
-    def health_status(self) -> str:
-        return "ALL" if self.include_unhealthy else "HEALTHY"
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
-        """Parse the environment; ValueError names the variable that is wrong."""
-        try:
-            pairs = json.loads(environ.get("FILTER") or "{}")
-        except ValueError as exc:
-            raise ValueError(f"FILTER is not JSON: {exc}") from None
-        if not isinstance(pairs, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                  for k, v in pairs.items()):
-            raise ValueError("FILTER must be a JSON object of strings")
-        headers = environ.get("FORWARD_HEADERS")
-        if headers is None:
-            allowed: Optional[frozenset[str]] = frozenset(DEFAULT_FORWARD_HEADERS)
-        elif headers.strip() == "*":
-            allowed = None
-        else:
-            allowed = frozenset(h.strip().lower() for h in headers.split(",") if h.strip())
-        settings = cls(namespace=environ.get("CLOUD_MAP_NAMESPACE", ""), service=environ.get("CLOUD_MAP_SERVICE", ""),
-                       filter=tuple(sorted(pairs.items())),
-                       include_unhealthy=_flag(environ, "INCLUDE_UNHEALTHY", False),
-                       per_instance_timeout_ms=_number(environ, "PER_INSTANCE_TIMEOUT_MS", 2_000),
-                       concurrency=_number(environ, "CONCURRENCY", 8),
-                       total_timeout_ms=_number(environ, "TOTAL_TIMEOUT_MS", 29_500),
-                       strip_stage=_flag(environ, "STRIP_STAGE", True), stage=environ.get("STAGE", ""),
-                       forward_headers=allowed, max_body_bytes=_number(environ, "MAX_BODY_BYTES", 4_096, least=0),
-                       tls_server_name=environ.get("TLS_SERVER_NAME", ""))
-        if not settings.namespace or not settings.service:
-            raise ValueError("CLOUD_MAP_NAMESPACE and CLOUD_MAP_SERVICE are required")
-        return settings
-
-
-def environment(settings: Settings) -> dict[str, str]:
-    """The Lambda function's environment variables for these settings (what the stack emits; sorted keys).
-
-    >>> environment(Settings("ns", "kv", (("leader", "true"),)))["FILTER"]
-    '{"leader":"true"}'
-    """
-    headers = "*" if settings.forward_headers is None else ",".join(sorted(settings.forward_headers))
-    out = {"CLOUD_MAP_NAMESPACE": settings.namespace, "CLOUD_MAP_SERVICE": settings.service,
-           "FILTER": json.dumps(dict(settings.filter), separators=(",", ":"), sort_keys=True),
-           "INCLUDE_UNHEALTHY": _text(settings.include_unhealthy),
-           "PER_INSTANCE_TIMEOUT_MS": str(settings.per_instance_timeout_ms),
-           "CONCURRENCY": str(settings.concurrency), "TOTAL_TIMEOUT_MS": str(settings.total_timeout_ms),
-           "STRIP_STAGE": _text(settings.strip_stage), "STAGE": settings.stage, "FORWARD_HEADERS": headers,
-           "MAX_BODY_BYTES": str(settings.max_body_bytes)}
-    if settings.tls_server_name:
-        out["TLS_SERVER_NAME"] = settings.tls_server_name
-    return dict(sorted(out.items()))
-
-
-def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    value = environ.get(name, "").strip().lower()
-    if not value:
-        return default
-    if value in ("true", "1", "yes"):
-        return True
-    if value in ("false", "0", "no"):
-        return False
-    raise ValueError(f"{name} must be true or false, not {value!r}")
-
-
-def _number(environ: Mapping[str, str], name: str, default: int, least: int = 1) -> int:
-    value = environ.get(name, "").strip()
-    if not value:
-        return default
-    if not value.isdigit() or int(value) < least:
-        raise ValueError(f"{name} must be an integer of at least {least}, not {value!r}")
-    return int(value)
-
-
-def _text(flag: bool) -> str:
-    return "true" if flag else "false"
 
 
 # -- the request each instance receives ---------------------------------------------------------------------

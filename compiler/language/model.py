@@ -1,4 +1,4 @@
-"""Stage 4 (types): the validated model. Frozen dataclasses, sorted collections, no positions, no YAML.
+"""The validated model. Frozen dataclasses, sorted collections, no positions, no YAML.
 
 Everything in a Model is already checked; the planner trusts it. Collections are sorted by their stable
 keys (service key, route id), so the order of the source file cannot leak into the output.
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import quote
 
-from . import names
+from ..core import names
 from .routekeys import RouteKey
 
 ECS_ATTRIBUTES = frozenset({"AVAILABILITY_ZONE", "REGION", "ECS_SERVICE_NAME", "ECS_CLUSTER_NAME", "EC2_INSTANCE_ID",

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from .diagnostics import did_you_mean
+from ..core.diagnostics import did_you_mean
 
 METHODS = ("ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 MAX_PATH = 1000  # characters (aws-cdk's HttpRouteKey limit)

@@ -11,19 +11,15 @@ boto3 is imported only when a Cloud Map client is made, so `check` and a static 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
-from urllib.parse import urlsplit
 
-from .model import AttributeFilter, Model, Service
+from ..language.model import AttributeFilter, Model, Service
 
 IPV4 = "AWS_INSTANCE_IPV4"
 PORT = "AWS_INSTANCE_PORT"
-LOCAL_REGION = "us-east-1"  # what local mode gives the provider when routes.yaml names no region (compiler.emit)
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -63,32 +59,6 @@ def static_instances(service: Service) -> list[Found]:
     """routes.yaml's `instances`, as Terraform registers them (address attributes plus the custom ones)."""
     return [Found(i.id, tuple(sorted({IPV4: i.ipv4, PORT: str(i.port), **dict(i.attributes)}.items())))
             for i in service.instances]
-
-
-def is_loopback(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and parts.hostname in LOOPBACK
-
-
-def aws_client(service: str, region: Optional[str], endpoint_url: Optional[str] = None):
-    """A boto3 client for real AWS (the usual credential chain), or for a local endpoint.
-
-    A loopback endpoint is a local AWS (moto, LocalStack): it gets test credentials unless the environment has
-    some, and no host prefix: DiscoverInstances is served from `data-servicediscovery.<region>.amazonaws.com` in
-    AWS, and botocore would prepend `data-` to the local host name.
-    """
-    import boto3
-    from botocore.config import Config
-    kwargs: dict = {}
-    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=20)
-    if endpoint_url:
-        kwargs["endpoint_url"] = endpoint_url
-        config = config.merge(Config(inject_host_prefix=False))
-        if is_loopback(endpoint_url):
-            region = region or LOCAL_REGION
-            if not os.environ.get("AWS_ACCESS_KEY_ID"):
-                kwargs.update(aws_access_key_id="test", aws_secret_access_key="test")
-    return boto3.client(service, region_name=region, config=config, **kwargs)
 
 
 def health_parameter(has_health_check: bool) -> str:

@@ -1,4 +1,4 @@
-"""Stage 1: YAML text -> plain data + a source map of positions.
+"""YAML text -> plain data + a source map of positions.
 
 Plain PyYAML loses positions and silently accepts things that hurt in a config file people review:
 a duplicate key keeps the last value, an alias bomb expands to gigabytes, `!!python/...` tags build objects.
@@ -33,7 +33,7 @@ from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.scanner import Scanner
 
-from .diagnostics import Diagnostic, loc_text
+from ..core.diagnostics import Diagnostic, loc_text
 
 MAX_BYTES = 1024 * 1024  # a routes file for 300 routes is ~30 KB; anything near 1 MiB is a mistake
 MAX_DEPTH = 64  # the language nests 5 levels; deep nesting only serves to exhaust the stack

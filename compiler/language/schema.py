@@ -1,4 +1,4 @@
-"""Stage 2 (data): the routes.yaml language, declared once.
+"""The routes.yaml language, declared once.
 
 This table drives three things that must never disagree: the type/shape checks in `spec.py`, the published
 JSON Schema (`routes.schema.json`, for editors via yaml-language-server) and the README's key reference.
@@ -125,7 +125,7 @@ class Obj:
     fields: dict[str, Field]
     doc: str = ""
     # An environment's overrides of this object (`overlay`): every key optional, `null` removes one; merged onto
-    # the document by compiler.environments. The reference table names it once instead of repeating its keys.
+    # the document by compiler.language.environments. The reference table names it once instead of repeating its keys.
     overlay: bool = False
 
 

@@ -19,12 +19,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional, TextIO
 from urllib.parse import parse_qsl
 
-from . import compile_file
-from .deployed import DEFAULT_STACK, STACK_TAG, pages as _pages
-from .diagnostics import render_text as render_diagnostics
-from .discovery import Found, aws_client, discover, has_health_check, health_parameter, namespace_http_name, \
-    resolve_service
-from .model import Model, Route
+from ..core.aws import aws_client
+from ..core.aws import pages as _pages
+from ..core.deployed import DEFAULT_STACK, STACK_TAG
+from ..core.diagnostics import render_text as render_diagnostics
+from ..language import compile_file
+from ..language.model import Model, Route
+from .discovery import Found, discover, has_health_check, health_parameter, namespace_http_name, resolve_service
 
 NO_INSTANCE = "no instance: every request fails with 500"
 

@@ -1,4 +1,4 @@
-"""Stage 2b: one routes.yaml with `environments` -> one document per environment, every position kept.
+"""One routes.yaml with `environments` -> one document per environment, every position kept.
 
 An environment is the document with its overrides merged in, the way JSON Merge Patch (RFC 7386) merges:
 a mapping merges key by key, `null` removes a key, and anything else (a list, a value) replaces what the document
@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
-from .diagnostics import Diagnostic, did_you_mean, loc_text
+from ..core.diagnostics import Diagnostic, did_you_mean, loc_text
 from .loader import Document, Path, SourceMap
 from .model import default_vpc_link_name
 from .schema import ENVIRONMENT, ENVIRONMENT_NAME, OVERRIDABLE, ROOT, Map, Obj, Type

@@ -1,4 +1,4 @@
-"""Stage 7: constructs -> Terraform JSON on disk, replacing the previous output without ever losing it.
+"""Writing the output: constructs (or the direct engine) -> Terraform JSON on disk, replacing the previous output without ever losing it.
 
 synth replaces its output directory as a whole, so each rule below exists to make that safe:
 
@@ -51,7 +51,7 @@ import threading
 import time
 from typing import Callable, Iterator, Sequence
 
-from .model import Model
+from ..language.model import Model
 from .plan import ResourcePlan, build, with_imports
 
 TOOL = "cloudmap-routes"
@@ -86,7 +86,7 @@ def synthesize(model: Model, out: str, stack: str = "routes", local_endpoint: st
     """Write <out>/stacks/<stack>/cdk.tf.json (and cdktf's manifest); return the JSON file's path.
 
     `state` is None (a local state file beside routes.yaml) or s3://BUCKET/KEY. `engine` is `cdktf` (CDKTF
-    writes the files) or `direct` (compiler.direct writes the same bytes without Node or jsii).
+    writes the files) or `direct` (compiler.terraform.direct writes the same bytes without Node or jsii).
     Raises OutputError when `out` or `stack` may not be used, Terminated on SIGTERM.
     """
     return synthesize_stacks([(stack, model)], out, local_endpoint, state, engine, imports)[0]

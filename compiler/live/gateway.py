@@ -6,7 +6,7 @@ or Cloud Map's DiscoverInstances), kept when every filter pair matches, then whe
 round-robin per integration (each route has its own). The request is proxied with method, path, query string,
 headers and body; hop-by-hop headers are dropped both ways. A fan-out route instead runs the fan-out function's
 own code (`handlers.fanout.run`, in a thread) on the payload 2.0 event API Gateway would give it, with the
-settings the stack gives it (`bundle.fanout_settings`), over the same instances. Errors answer with API Gateway's
+settings the stack gives it (`language.functions.fanout_settings`), over the same instances. Errors answer with API Gateway's
 bodies:
 
     404 {"message":"Not Found"}              no stage or no route matches
@@ -45,14 +45,23 @@ from dataclasses import dataclass
 from typing import Optional, TextIO
 from urllib.parse import parse_qsl
 
-from . import compile_file
-from .bundle import fanout_settings
-from .deployed import render
-from .diagnostics import has_errors, render_text
-from .discovery import AttributeLag, CloudMapService, Found, aws_client, discover, health_parameter, \
-    resolve_service, static_instances
-from .handlers import fanout
-from .model import Model, Route
+from ..core.aws import aws_client
+from ..core.deployed import render
+from ..core.diagnostics import has_errors, render_text
+from ..handlers import fanout
+from ..handlers import settings as handler_settings
+from ..language import compile_file
+from ..language.functions import fanout_settings
+from ..language.model import Model, Route
+from .discovery import (
+    AttributeLag,
+    CloudMapService,
+    Found,
+    discover,
+    health_parameter,
+    resolve_service,
+    static_instances,
+)
 from .routing import Router, backend_path, stage_path
 
 HOST = "127.0.0.1"  # loopback only: this is a test tool, never a public listener
@@ -346,7 +355,7 @@ class Gateway:
         else:
             namespace = (config.model.namespace.name or "") if config.model.namespace else ""
             service_name = service.name
-        settings = fanout.Settings.from_environ(fanout.environment(
+        settings = handler_settings.Settings.from_environ(handler_settings.environment(
             fanout_settings(config.model, route, namespace, service_name)))
 
         def discovered() -> list[dict]:

@@ -1,4 +1,4 @@
-"""Stage 3: plain data -> spec (shape-checked data with defaults) against the language in `schema.py`.
+"""Plain data -> spec (shape-checked data with defaults) against the language in `schema.py`.
 
 Every problem is collected; an invalid value is dropped (or, for a list item, left as None) so the validator
 can still check everything else in the same run and report all problems at once.
@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import Diagnostic, did_you_mean, loc_text
+from ..core.diagnostics import Diagnostic, did_you_mean, loc_text
 from .loader import Document, Path, SourceMap, path_name
 from .schema import ROOT, Bool, Int, List, Map, Number, Obj, Str, Type
 
@@ -26,7 +26,7 @@ _KIND_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a 
 class Spec:
     data: dict
     source: SourceMap
-    environment: str | None = None  # the environment this spec is (its overrides merged in: compiler.environments)
+    environment: str | None = None  # the environment this spec is (its overrides merged in: compiler.language.environments)
 
 
 def check(document: Document) -> tuple[Spec, list[Diagnostic]]:

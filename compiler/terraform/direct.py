@@ -1,4 +1,4 @@
-"""Stage 6 without jsii: resource plan -> the cdktf.out/ that CDKTF writes, byte for byte.
+"""The direct engine, without jsii: resource plan -> the cdktf.out/ that CDKTF writes, byte for byte.
 
 The other engine (`emit` + `synth`) turns the plan into CDKTF constructs and lets CDKTF write the files; that
 is the product, a construct library, and what the cdktf CLI runs. This module writes the same two files from
@@ -33,7 +33,7 @@ from .plan import Block, ResourcePlan, terraform_value, tf_literal
 
 CDKTF_VERSION = "0.21.0"  # cdktf's package version, written into both files
 PROVIDER = {"aws": {"source": "aws", "version": "5.100.0"}}  # AwsProvider of cdktf-cdktf-provider-aws 20.1.0
-CONSTRUCT = "routes"  # the CloudMapRoutes construct's id inside RoutesStack (compiler.emit)
+CONSTRUCT = "routes"  # the CloudMapRoutes construct's id inside RoutesStack (compiler.terraform.emit)
 # Backend arguments cdktf's backend classes do not accept, which the CDKTF engine writes as stack overrides.
 BACKEND_OVERRIDES = {"s3": frozenset({"use_lockfile"})}
 

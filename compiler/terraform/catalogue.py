@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .names import DATA, MANAGED
+from ..core.names import DATA, MANAGED
 
 # Resources whose replacement must not delete the old one first: AWS refuses to delete an integration that
 # routes reference, or a VPC link that integrations reference (terraform-provider-aws#12195).
@@ -94,7 +94,7 @@ _TYPES = (
     ResourceType("aws_apigatewayv2_domain_name", replaced_by=("domain_name",), map_arguments=TAGS,
                  on_replace="custom domain recreated: DNS must point at its new regional domain name"),
     ResourceType("aws_apigatewayv2_api_mapping", replaced_by=("api_id", "domain_name")),
-    # Fan-out routes and allow-list authorizers: a function from the shipped handler (compiler/bundle.py), its role
+    # Fan-out routes and allow-list authorizers: a function from the shipped handler (compiler/terraform/bundle.py), its role
     # and log group; fan-out functions also get a security group, and optionally Cloud Map's interface endpoint.
     # ForceNew arguments from hashicorp/aws 5.x (function_name, package_type; a role's and a policy's name/role;
     # a security group's name, description and VPC; an endpoint's VPC, service and type). Code, environment,

@@ -8,7 +8,7 @@ services and instances its integrations target, with Get*/List* calls only, and 
 - Terraform `import` blocks (Terraform >= 1.5) at exactly the addresses synth uses (`synth --imports FILE`).
 
 The addresses are never computed here: the written routes.yaml is compiled and planned exactly as synth will
-(compiler.plan), and each block of that plan is paired with the AWS id found for it, in the import id format of
+(compiler.terraform.plan), and each block of that plan is paired with the AWS id found for it, in the import id format of
 its resource type (the provider's import documentation, one row of IMPORT_IDS each). A block without an AWS
 counterpart is listed as one the first plan creates.
 
@@ -28,11 +28,12 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 from urllib.parse import parse_qsl
 
-from . import names
-from .deployed import LOG_FORMAT, STACK_TAG, pages as _pages
+from ..core import names
+from ..core.aws import pages as _pages
+from ..core.deployed import LOG_FORMAT, STACK_TAG
 
 DEFAULT_TIMEOUT_MS = 30000  # API Gateway's integration timeout when none is set
 DEFAULT_IDENTITY = "$request.header.Authorization"
@@ -83,7 +84,7 @@ class Adoption:
 
 
 def _tf_literal(text: str) -> str:
-    from .plan import tf_literal
+    from ..terraform.plan import tf_literal
     return tf_literal(text)
 
 
@@ -96,7 +97,7 @@ def read_imports(path: str, limit: int = 4 * 1024 * 1024) -> list[tuple[str, str
 
     Ids are read back from Terraform's template syntax (`$${` is a literal `${`); the plan escapes them again
     when it writes them (plan.with_imports, the engines). Raises ImportsFileError naming what is wrong."""
-    from .review import read_capped
+    from ..core.files import read_capped
     raw, why = read_capped(path, limit)
     if raw is None:
         raise ImportsFileError(f"{path}: cannot read the file: {why}")
@@ -127,7 +128,7 @@ def _error_code(exc: Exception) -> str:
 
 @dataclass
 class Clients:
-    """boto3 clients for one region (compiler.discovery.aws_client builds them: real AWS or a local endpoint)."""
+    """boto3 clients for one region (compiler.live.discovery.aws_client builds them: real AWS or a local endpoint)."""
 
     apigatewayv2: Any
     servicediscovery: Any
@@ -139,7 +140,7 @@ class Clients:
 
 
 def clients(region: Optional[str], local_aws: Optional[str]) -> Clients:
-    from .discovery import LOCAL_REGION, aws_client
+    from ..core.aws import LOCAL_REGION, aws_client
     made = {name: aws_client(name, region, local_aws)
             for name in ("apigatewayv2", "servicediscovery", "logs", "ec2", "route53", "apigateway")}
     resolved = made["apigatewayv2"].meta.region_name or region or LOCAL_REGION
@@ -289,7 +290,7 @@ class _Yaml:
 
 def _comment(text: str) -> str:
     """Text for a YAML comment: whatever AWS returned, it stays on its line (controls shown as escapes)."""
-    from .review import visible
+    from ..core.text import visible
     return visible(text)
 
 
@@ -641,7 +642,7 @@ def _service(out: _Yaml, setup: Setup, service_id: str, key: str, namespace_id: 
 
 def _instances(out: _Yaml, instances: list[dict], service_id: str, key: str, setup: Setup, found: _Found) -> None:
     """Static instances are adopted; instances ECS or an application registers stay theirs."""
-    from .schema import ATTRIBUTE_KEY, ATTRIBUTE_VALUE, INSTANCE_ID, IPV4
+    from ..language.schema import ATTRIBUTE_KEY, ATTRIBUTE_VALUE, INSTANCE_ID, IPV4
     if not instances:
         return
     attributes = [i.get("Attributes") or {} for i in instances]
@@ -684,7 +685,7 @@ def _instances(out: _Yaml, instances: list[dict], service_id: str, key: str, set
 
 def _authorizers(out: _Yaml, setup: Setup, found: _Found) -> dict[str, str]:
     """Writes `authorizers:`; returns authorizer id -> key."""
-    from .schema import AUTHORIZER_KEY, FUNCTION_ARN
+    from ..language.schema import AUTHORIZER_KEY, FUNCTION_ARN
     keys: dict[str, str] = {}
     if not setup.authorizers:
         return keys
@@ -756,7 +757,7 @@ def _route(setup: Setup, route: dict, service_keys: dict[str, str], stage_name: 
     lines: list[tuple[str, Any, str]] = [("route", key, ""), ("service", service_keys[service_id], "")]
     if uri_filter:
         lines.append(("filter", uri_filter, ""))
-    # Each route gets an integration of its own (compiler.plan); a shared one is imported for its first route.
+    # Each route gets an integration of its own (compiler.terraform.plan); a shared one is imported for its first route.
     route_id = _derived_id(key)
     if integration_id in used:
         found.changes.append(f"aws_apigatewayv2_integration.{route_id}: created (route {key} shares integration "
@@ -799,7 +800,7 @@ def _route(setup: Setup, route: dict, service_keys: dict[str, str], stage_name: 
 
 
 def _derived_id(route_key: str) -> str:
-    """The id routes.yaml derives for a route without an explicit one (compiler.names.route)."""
+    """The id routes.yaml derives for a route without an explicit one (compiler.core.names.route)."""
     method, _, path = route_key.partition(" ")
     return names.route("", "") if route_key == "$default" else names.route(method, path)
 
@@ -841,9 +842,9 @@ def _expect_tags(found: _Found, address: str, actual: dict, wanted: dict) -> Non
 
 def adopt(c: Clients, api_id: str, output: str, stack: str = "routes", tag_api: bool = False) -> Adoption:
     """Read the setup, write nothing; raise Refused with every reason the language cannot express it."""
-    from . import compile_text
-    from .diagnostics import has_errors, render_text
-    from .plan import build
+    from ..core.diagnostics import has_errors, render_text
+    from ..language import compile_text
+    from ..terraform.plan import build
 
     setup = read_setup(c, api_id)
     text, found = describe(setup, c.region, stack, tag_api, output)

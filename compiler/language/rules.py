@@ -1,4 +1,4 @@
-"""Stage 4 (rules): every semantic check of a spec, each reporting problems at their own location.
+"""Every semantic check of a spec, each reporting problems at their own location.
 
 Each rule is a small function that reads the spec through a Context and reports diagnostics; `RULES` is the
 ordered tuple `validator.validate` runs, so one run reports everything. The few readings of the spec that the
@@ -12,12 +12,20 @@ import ipaddress
 import re
 from typing import Callable, Iterator
 
-from . import names
-from .diagnostics import Diagnostic, did_you_mean, loc_text
+from ..core import names
+from ..core.diagnostics import Diagnostic, did_you_mean, loc_text
+from ..handlers import settings as fanout_settings
 from .loader import Path
-from .handlers import fanout as fanout_handler
-from .model import (DEFAULT_TIMEOUT_MS, ECS_ATTRIBUTES, FAN_OUT_RESERVE_MS, NO_AUTHORIZATION, RESERVED_AUTHORIZATIONS,
-                    AttributeFilter, Authorization, default_log_group)
+from .model import (
+    DEFAULT_TIMEOUT_MS,
+    ECS_ATTRIBUTES,
+    FAN_OUT_RESERVE_MS,
+    NO_AUTHORIZATION,
+    RESERVED_AUTHORIZATIONS,
+    AttributeFilter,
+    Authorization,
+    default_log_group,
+)
 from .routekeys import RouteKey
 from .routekeys import normalised as normalised_key
 from .schema import JWT_IDENTITY, JWT_ISSUER, LOG_GROUP_NAME
@@ -124,7 +132,7 @@ def check_routes(ctx: Context) -> None:
     if count > MAX_ROUTES:
         ctx.report(("routes",), "E309", f"{count} routes; an HTTP API allows {MAX_ROUTES}",
                    "ask AWS for a higher 'Routes per API' quota, then split the file or raise the limit here")
-    if count > MAX_INTEGRATIONS:  # every route has its own integration (see compiler.plan)
+    if count > MAX_INTEGRATIONS:  # every route has its own integration (see compiler.terraform.plan)
         ctx.report(("routes",), "E309", f"{count} routes need {count} integrations; an HTTP API allows "
                    f"{MAX_INTEGRATIONS} and that quota cannot be raised", "split the routes over two APIs")
 
@@ -538,7 +546,7 @@ def check_fan_out(ctx: Context) -> None:
         if None in (spec.get(k) for k in ("per_instance_timeout_ms", "concurrency", "include_unhealthy",
                                           "forward_headers", "max_body_bytes")):
             continue  # a value was refused by the schema: reported there
-        variables = fanout_handler.environment(fanout_handler.Settings(
+        variables = fanout_settings.environment(fanout_settings.Settings(
             namespace=str(namespace.get("name", "")),
             service=str((service or {}).get("name", route.get("service", ""))),
             filter=AttributeFilter.of({k: v for k, v in route.get("filter", {}).items() if isinstance(v, str)}).pairs,

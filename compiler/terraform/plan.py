@@ -1,10 +1,10 @@
-"""Stage 5: validated model -> resource plan. Pure records; no cdktf.
+"""Validated model -> resource plan. Pure records; no cdktf.
 
 The plan decides everything Terraform will see: resource types, stable logical ids (the Terraform address),
 and argument values in Terraform's own shape (nested blocks as dicts / lists of dicts). The emitter only
 translates it into constructs, so every decision here is testable without jsii.
 
-Logical ids come from names, never positions (compiler.names): routes by route id, services by their key,
+Logical ids come from names, never positions (compiler.core.names): routes by route id, services by their key,
 instances by service and instance id. Each route has its own integration, named like the route: an address that
 depended on which other routes exist would be renamed by an unrelated edit, and Terraform would delete the old
 integration while a route still pointed at it (AWS refuses that: ConflictException).
@@ -21,10 +21,15 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Sequence, Union
 
-from . import bundle, catalogue, names
-from .deployed import LOG_FORMAT, STACK_TAG  # shared with the runtime tools (status, serve), which never import plan
-from .model import Authorizer, Model, ProviderSettings, Route, Service
-from .names import DATA, MANAGED
+from ..core import names
+from ..core.deployed import (  # shared with the runtime tools (status, serve), which never import plan
+    LOG_FORMAT,
+    STACK_TAG,
+)
+from ..core.names import DATA, MANAGED
+from ..language import functions
+from ..language.model import Authorizer, Model, ProviderSettings, Route, Service
+from . import bundle, catalogue
 
 
 @dataclass(frozen=True)
@@ -411,7 +416,7 @@ def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict)
         group = _resource("aws_security_group", name, _clean({
             "name": function_name, "description": f"Fan-out function of route {route.id}: egress to the "
             "instances and to Cloud Map only", "vpc_id": model.vpc_link.vpc_id, "tags": tags or None}))
-        environment: dict[str, Value] = dict(bundle.fanout_environment(model, route, model.namespace.name,
+        environment: dict[str, Value] = dict(functions.fanout_environment(model, route, model.namespace.name,
                                                                         service.name))
         environment["CLOUD_MAP_NAMESPACE"] = _http_name(model, namespace)
         function = _function(name, "fanout", function_name,
@@ -662,7 +667,7 @@ def _allowlist(model: Model, authorizer: Authorizer, api: Block, tags: dict) -> 
                           '"Resource":"', log_group.ref("arn"), ':*"}],"Version":"2012-10-17"}'))})
     function = _function(name, "allowlist", function_name, f"Allow-list authorizer {authorizer.key}: admits only "
                          "its source address ranges", role, log_group, ALLOWLIST_TIMEOUT_S, ALLOWLIST_MEMORY_MB,
-                         dict(bundle.allowlist_environment(authorizer)), tags, after=(logging,))
+                         dict(functions.allowlist_environment(authorizer)), tags, after=(logging,))
     block = _resource("aws_apigatewayv2_authorizer", authorizer.logical_id, {
         "api_id": api.ref("id"), "authorizer_type": "REQUEST", "name": authorizer.key,
         "identity_sources": [authorizer.identity_source],

@@ -1,18 +1,39 @@
-"""Stage 4: spec -> validated model, plus every semantic problem with its own location.
+"""Spec -> validated model, plus every semantic problem with its own location.
 
-`validate` runs the rules (compiler.rules) over the spec, so one run reports everything; a model is built
-(`build_model`) only when there is no error (warnings are fine). Route keys are parsed by compiler.routekeys.
+`validate` runs the rules (compiler.language.rules) over the spec, so one run reports everything; a model is built
+(`build_model`) only when there is no error (warnings are fine). Route keys are parsed by compiler.language.routekeys.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .diagnostics import Diagnostic, has_errors
-from .model import (ALLOWLIST_IDENTITY, AccessLogs, Api, AttributeFilter, Authorizer, Cors, CustomDomain, DnsRecord,
-                    FanOut, Instance, IntegrationOptions, Model, MutualTls, Namespace, Route, Route53HealthCheck,
-                    Service, Throttling, VpcLink, default_log_group)
-from .model import AssumeRole, ProviderSettings, default_vpc_link_name
+from ..core.diagnostics import Diagnostic, has_errors
+from .model import (
+    ALLOWLIST_IDENTITY,
+    AccessLogs,
+    Api,
+    AssumeRole,
+    AttributeFilter,
+    Authorizer,
+    Cors,
+    CustomDomain,
+    DnsRecord,
+    FanOut,
+    Instance,
+    IntegrationOptions,
+    Model,
+    MutualTls,
+    Namespace,
+    ProviderSettings,
+    Route,
+    Route53HealthCheck,
+    Service,
+    Throttling,
+    VpcLink,
+    default_log_group,
+    default_vpc_link_name,
+)
 from .routekeys import RouteKey
 from .rules import RULES, Context, registered_by_of, resolve_authorization, route_id_of, vpc_id_of
 from .spec import Spec

@@ -1,4 +1,4 @@
-"""Stage 6: resource plan -> CDKTF constructs. The only module (with bindings and synth) that imports cdktf.
+"""The CDKTF engine: resource plan -> CDKTF constructs. The only module (with bindings and synth) that imports cdktf.
 
 `CloudMapRoutes` is a reusable construct: any CDKTF Python app can place it in its own stack. Every block
 gets an explicit logical id (the plan's name), so Terraform addresses read `aws_apigatewayv2_route.leader`
@@ -10,12 +10,13 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from .bindings import resource_class, struct_class  # first: it quiets jsii's banner before jsii starts
-
 import cdktf  # noqa: E402
 from constructs import Construct  # noqa: E402
-from . import catalogue, names
-from .model import Model
+
+from ..core import names
+from ..language.model import Model
+from . import catalogue
+from .bindings import resource_class, struct_class  # first: it quiets jsii's banner before jsii starts
 from .plan import Block, Concat, Ref, ResourcePlan, build, terraform_value, tf_literal
 
 

@@ -41,14 +41,3 @@ def render(context: dict[str, str], log_format: dict[str, str] = LOG_FORMAT) -> 
         value = context.get(name)
         out[key] = MISSING if value is None or value == "" else str(value)
     return out
-
-
-def pages(call, key: str, **kwargs) -> list[dict]:
-    """Every item of a paginated AWS list call (`NextToken`), e.g. pages(agw.get_routes, "Items", ApiId=...)."""
-    items, token = [], None
-    while True:
-        answer = call(**kwargs, **({"NextToken": token} if token else {}))
-        items += answer.get(key, [])
-        token = answer.get("NextToken")
-        if not token:
-            return items

@@ -1,0 +1,36 @@
+"""What the shipped functions are configured with, from the model: the stack emits it, `serve` runs it.
+
+`fanout_environment(model, route, namespace, service)` and `allowlist_environment(authorizer)` are the functions'
+environment variables (handlers/settings.py describes them); `serve` reads the same settings, so a fan-out route
+behaves locally as the deployed function is configured. Only the handlers' settings module is imported, never
+their runtime.
+"""
+
+from __future__ import annotations
+
+from ..handlers.settings import ALLOWED_CIDRS, Settings, environment
+from .model import Authorizer, Model, Route, fan_out_total_ms
+
+
+def fanout_settings(model: Model, route: Route, namespace: str, service: str) -> Settings:
+    """A fan-out route's handler settings. `namespace` is the namespace's HTTP name (what DiscoverInstances takes),
+    `service` the Cloud Map service name."""
+    spec = route.fan_out
+    if spec is None:
+        raise ValueError(f"route {route.id!r} does not fan out")
+    return Settings(
+        namespace=namespace, service=service, filter=route.filter.pairs, include_unhealthy=spec.include_unhealthy,
+        per_instance_timeout_ms=spec.per_instance_timeout_ms, concurrency=spec.concurrency,
+        total_timeout_ms=fan_out_total_ms(route), strip_stage=route.options.strip_stage, stage=model.api.stage,
+        forward_headers=frozenset(h.lower() for h in spec.forward_headers), max_body_bytes=spec.max_body_bytes,
+        tls_server_name=route.options.tls_server_name or "")
+
+
+def fanout_environment(model: Model, route: Route, namespace: str, service: str) -> dict[str, str]:
+    """The fan-out function's environment variables (sorted), as `fanout.Settings.from_environ` reads them."""
+    return environment(fanout_settings(model, route, namespace, service))
+
+
+def allowlist_environment(authorizer: Authorizer) -> dict[str, str]:
+    """The allow-list authorizer's environment: ALLOWED_CIDRS, comma-separated, as written in routes.yaml."""
+    return {ALLOWED_CIDRS: ",".join(authorizer.cidrs)}
