@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from compiler.cli import local_endpoint_problem, state_problem
+from compiler.cli.common import local_endpoint_problem
+from compiler.cli.synth import state_problem
 from compiler.language.loader import MAX_BYTES
 from compiler.review import render as review_render
 from compiler.review import versions as review_versions

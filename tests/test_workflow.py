@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from compiler.cli import _parser
+from compiler.cli import parser as _parser
 
 from .conftest import ROOT
 

@@ -8,8 +8,8 @@ services and instances its integrations target, with Get*/List* calls only, and 
 - Terraform `import` blocks (Terraform >= 1.5) at exactly the addresses synth uses (`synth --imports FILE`).
 
 The addresses are never computed here: the written routes.yaml is compiled and planned exactly as synth will
-(compiler.terraform.plan), and each block of that plan is paired with the AWS id found for it, in the import id format of
-its resource type (the provider's import documentation, one row of IMPORT_IDS each). A block without an AWS
+(compiler.terraform.plan), and each block of that plan is paired with the AWS id found for it, in the import id
+format of its resource type (the provider's import documentation, one row of IMPORT_IDS each). A block without an AWS
 counterpart is listed as one the first plan creates.
 
 What the language cannot express is refused, with every reason at once, and nothing is written: a REST or

@@ -1,1 +1,2 @@
-"""Lambda handlers the stack deploys. Each module is zipped alone (compiler.terraform.bundle): standard library and boto3 only."""
+"""Lambda handlers the stack deploys, zipped as they are (compiler.terraform.bundle): standard library and boto3
+only, and nothing of the compiler. `settings` describes the fan-out function's environment for both sides."""

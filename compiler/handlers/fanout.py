@@ -7,7 +7,8 @@ JSON aggregate. `main.py serve` runs the same `run()` for fan-out routes (compil
 locally is this code.
 
 Runtime: python3.12 (works on 3.11+). Standard library and boto3 only: the deployment zip holds this module and
-`settings.py`, the description of its environment that the compiler reads too (compiler.terraform.bundle). boto3 is imported by `handler` only, so `run` can be imported without it.
+`settings.py`, the description of its environment that the compiler reads too
+(compiler.terraform.bundle). boto3 is imported by `handler` only, so `run` can be imported without it.
 
 Environment (set by the stack; `settings.environment(Settings(...))` writes it, `Settings.from_environ` reads it):
 
@@ -19,8 +20,8 @@ Environment (set by the stack; `settings.environment(Settings(...))` writes it, 
     PER_INSTANCE_TIMEOUT_MS  socket timeout for each instance's connect and each read (default 2000)
     CONCURRENCY              instances called at the same time, at most (default 8)
     TOTAL_TIMEOUT_MS         the whole fan-out's budget: the route's integration timeout minus a reserve
-                             (compiler.language.model.fan_out_total_ms; default 29500). Instances without an answer by then
-                             are reported as timed out and the function answers anyway, before API Gateway gives
+                             (compiler.language.model.fan_out_total_ms; default 29500). Instances without an
+                             answer by then are reported as timed out and the function answers anyway, before API Gateway gives
                              up (504). Never more than the invocation's remaining time less 300 ms.
     STRIP_STAGE              "true" (default): a named stage's prefix is removed from the path, as routes.yaml does
                              for proxied routes (`overwrite:path = $request.path`); "false": forward_stage_in_path.

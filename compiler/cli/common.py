@@ -1,0 +1,59 @@
+"""What every subcommand shares: defaults, the one error prefix, the exit codes, and argument checks.
+
+Exit codes (every subcommand): 0 done (warnings allowed), 1 the input is invalid or the check failed, 2 a usage
+error (an argument refused before anything ran), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+PROG = "main.py"
+DEFAULT_FILE = "routes.yaml"
+DEFAULT_OUT = "cdktf.out"
+DEFAULT_STACK = "routes"
+LOCAL_AWS_ENV = "CLOUDMAP_ROUTES_LOCAL_AWS"
+CDKTF_CONTEXT_ENV = "CDKTF_CONTEXT_JSON"  # set by the cdktf CLI for the app it runs (cdktf.json's `app`)
+
+OK, INVALID, USAGE, INTERRUPTED, TERMINATED = 0, 1, 2, 130, 143
+
+
+def error(text: str) -> None:
+    """`main.py: error: ...` on stderr: the one form of a message that stops a command."""
+    print(f"{PROG}: error: {text}", file=sys.stderr)
+
+
+def warning(text: str) -> None:
+    print(f"{PROG}: warning: {text}", file=sys.stderr)
+
+
+def info(text: str) -> None:
+    """An informational line (what synth wrote, warnings). On stderr, like every diagnostic, except when the cdktf
+    CLI runs us (it sets CDKTF_CONTEXT_JSON): it shows whatever arrives on stderr as [ERROR], so stdout then."""
+    print(text, file=sys.stdout if CDKTF_CONTEXT_ENV in os.environ else sys.stderr, flush=True)
+
+
+def local_aws(flag: str | None) -> tuple[str | None, str]:
+    """The local AWS endpoint (--local-aws, else $CLOUDMAP_ROUTES_LOCAL_AWS) and what is wrong with it, if anything."""
+    url = flag or os.environ.get(LOCAL_AWS_ENV) or None
+    return url, (url and local_endpoint_problem(url, "--local-aws" if flag else LOCAL_AWS_ENV)) or ""
+
+
+def local_endpoint_problem(url: str, source: str = "--local-aws") -> str:
+    """Local mode exists for an emulator on this machine; refuse anything that could reach elsewhere.
+
+    The URL goes verbatim into the provider's endpoints (Terraform JSON), so it must be exactly
+    http(s)://HOST:PORT or http(s)://HOST:PORT/ with HOST 127.0.0.1, localhost or [::1] and a port 1-65535:
+    no userinfo, path, query, fragment, Terraform interpolation (`${`, `%{`), whitespace or control characters.
+    """
+    allowed = "only http(s)://HOST:PORT with HOST 127.0.0.1, localhost or [::1] and a port 1-65535 is allowed"
+    if not url.isascii() or not url.isprintable() or " " in url:
+        return f"{source} {url!r}: whitespace, control and non-ASCII characters are not allowed; {allowed}"
+    if "${" in url or "%{" in url:
+        return f"{source} {url!r}: Terraform interpolation (${{ or %{{) is not allowed; {allowed}"
+    match = re.fullmatch(r"https?://(?:127\.0\.0\.1|localhost|\[::1\]):([1-9][0-9]{0,4})/?", url)
+    if not match or int(match.group(1)) > 65535:
+        return f"{source} {url!r}: {allowed}"
+    return ""

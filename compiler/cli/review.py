@@ -1,0 +1,68 @@
+"""`diff` and `summarize-plan`: route-level summaries of a change, for pull requests (compiler.review)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..core.diagnostics import has_errors, render_text
+from .common import DEFAULT_FILE, INVALID, OK, USAGE, error, warning
+
+
+def add_diff(commands) -> None:
+    diff = commands.add_parser("diff", help="route-level summary of the change between two routes.yaml versions")
+    diff.add_argument("base", help="a file, or a git revision of one: origin/main:routes.yaml")
+    diff.add_argument("head", nargs="?", default=DEFAULT_FILE)
+    diff.add_argument("--format", choices=("text", "markdown"), default="text")
+    diff.add_argument("--env", metavar="NAME", default=None,
+                      help="the environment to compare, for a file with environments")
+    diff.set_defaults(run=lambda args: run_diff(args.base, args.head, args.format, args.env))
+
+
+def add_summarize_plan(commands) -> None:
+    plan = commands.add_parser("summarize-plan", help="route-level summary of `terraform show -json` output")
+    plan.add_argument("plan", help="the JSON file written by: terraform show -json PLANFILE > plan.json")
+    plan.add_argument("--format", choices=("text", "markdown"), default="text")
+    plan.set_defaults(run=lambda args: run_summarize_plan(args.plan, args.format))
+
+
+def run_diff(base_spec: str, head_spec: str, fmt: str, environment: str | None = None) -> int:
+    from ..core.text import visible
+    from ..review.diff import diff_models
+    from ..review.render import render
+    from ..review.versions import UsageError, compile_version
+    models = []
+    for spec in (base_spec, head_spec):
+        try:
+            model, diagnostics = compile_version(spec, environment)
+        except UsageError as exc:
+            error(f"diff: {visible(str(exc))}")
+            return USAGE
+        if model is None or has_errors(diagnostics):
+            print(render_text(diagnostics), file=sys.stderr)
+            print(f"{visible(spec)}: invalid; no summary", file=sys.stderr)
+            return INVALID
+        models.append(model)
+    sys.stdout.write(render(diff_models(models[0], models[1], f"{base_spec} -> {head_spec}"), fmt))
+    return OK
+
+
+def run_summarize_plan(path: str, fmt: str) -> int:
+    from ..core.text import visible
+    from ..review.planfile import PlanError, load_plan, summarize_plan
+    from ..review.render import render
+    try:
+        plan, problems = load_plan(path)
+        if problems:
+            print(render_text(problems), file=sys.stderr)
+            return INVALID
+        summary = summarize_plan(plan, f"terraform plan ({os.path.basename(path)})")
+    except PlanError as exc:
+        error(f"{visible(path)}: not terraform show -json output: {exc}")
+        return INVALID
+    if summary.unmanaged:
+        listed = ", ".join(f"{visible(c.address)} ({c.action})" for c in summary.unmanaged)
+        warning(f"{visible(path)}: {len(summary.unmanaged)} resource(s) in the plan are not of a type "
+                f"cloudmap-routes manages; the summary does not describe them: {listed}")
+    sys.stdout.write(render(summary, fmt))
+    return OK

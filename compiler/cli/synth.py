@@ -1,0 +1,166 @@
+"""`synth`: write cdktf.out/stacks/<stack>/cdk.tf.json (one stack per environment), swapping it in whole."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from typing import Sequence
+
+from ..core.diagnostics import has_errors, render_text
+from ..language import compile_stacks
+from .common import (
+    DEFAULT_FILE,
+    DEFAULT_OUT,
+    DEFAULT_STACK,
+    INVALID,
+    OK,
+    TERMINATED,
+    USAGE,
+    error,
+    info,
+    local_aws,
+    local_endpoint_problem,
+)
+
+
+def add_synth(commands) -> None:
+    synth = commands.add_parser("synth", help="write cdktf.out/stacks/<stack>/cdk.tf.json")
+    synth.add_argument("file", nargs="?", default=DEFAULT_FILE)
+    synth.add_argument("--out", default=None, help=f"output directory (default $CDKTF_OUTDIR or {DEFAULT_OUT})")
+    synth.add_argument("--stack", default=None, type=stack_name,
+                       help=f"stack name: 1-64 letters, digits, - or _, starting with a letter "
+                            f"(default {DEFAULT_STACK}; a file with environments names each stack after its "
+                            f"environment)")
+    synth.add_argument("--env", action="append", metavar="NAME", default=None,
+                       help="synthesize only this environment's stack (repeatable; default: every environment); "
+                            "the other stacks in the output are left as they are")
+    synth.add_argument("--state", metavar="s3://BUCKET/KEY", default=None,
+                       help="keep Terraform state in S3 (encrypted, with S3 locking) instead of the local file "
+                            "beside routes.yaml; what CI plans need")
+    synth.add_argument("--local-aws", metavar="URL", default=None,
+                       help="opt-in: point every AWS endpoint at a local emulator on loopback (e.g. moto's server) "
+                            "with test credentials; also $CLOUDMAP_ROUTES_LOCAL_AWS")
+    synth.add_argument("--engine", choices=("cdktf", "direct"), default="cdktf",
+                       help="cdktf (default): CDKTF writes the files; direct: the same bytes from plain Python, "
+                            "without Node or jsii (much faster)")
+    synth.add_argument("--imports", metavar="FILE", default=None,
+                       help="Terraform import blocks to put in the stack (the *.imports.tf.json `import` writes): "
+                            "the first plan adopts those resources instead of creating them")
+    synth.set_defaults(run=synth_command)
+
+
+def stack_name(value: str) -> str:
+    """argparse type for synth's --stack: the name becomes a directory and part of the state file's name."""
+    from ..terraform.synth import stack_problem
+    problem = stack_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def synth_command(args) -> int:
+    """`synth`, or no subcommand at all (what `cdktf synth` runs: `python main.py`)."""
+    file = getattr(args, "file", DEFAULT_FILE)
+    out = getattr(args, "out", None) or os.environ.get("CDKTF_OUTDIR") or DEFAULT_OUT
+    # With --state too, the S3 backend uses the same local server (plan.local_s3_backend), never AWS.
+    local, problem = local_aws(getattr(args, "local_aws", None))
+    if problem:
+        error(problem)
+        return USAGE
+    return run_synth(file, out, getattr(args, "stack", None), local, getattr(args, "state", None),
+                     getattr(args, "engine", "cdktf"), getattr(args, "env", None),
+                     imports_file=getattr(args, "imports", None))
+
+
+_RESERVED_BUCKET_AFFIXES = (("xn--", "sthree-", "amzn-s3-demo-"),  # prefixes, then suffixes, S3 reserves
+                            ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
+
+
+def state_problem(state: str) -> str:
+    """--state s3://BUCKET/KEY: a bucket name S3 accepts and a key of S3's safe characters.
+
+    Both go verbatim into the Terraform JSON backend block, so nothing in them may read as an interpolation.
+    """
+    usage = f"--state {state!r}: expected s3://BUCKET/KEY, e.g. s3://my-tf-state/routes/raft-api.tfstate"
+    bucket, slash, key = state.removeprefix("s3://").partition("/")
+    if not state.startswith("s3://") or not slash or not key:
+        return usage
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket) or ".." in bucket \
+            or re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", bucket) \
+            or bucket.startswith(_RESERVED_BUCKET_AFFIXES[0]) or bucket.endswith(_RESERVED_BUCKET_AFFIXES[1]):
+        return (f"{usage}; the bucket name must be 3-63 lowercase letters, digits, dots and hyphens, start and end "
+                "with a letter or digit, have no two adjacent dots, not look like an IP address and not use a "
+                "prefix or suffix S3 reserves")
+    if len(key.encode()) > 1024:
+        return f"{usage}; the key is longer than 1024 bytes"
+    if not re.fullmatch(r"[A-Za-z0-9!_.*'()/-]+", key):
+        return f"{usage}; the key may hold only letters, digits, / and !-_.*'() (S3's safe characters)"
+    if any(segment in ("", ".", "..") for segment in key.split("/")):
+        return f"{usage}; the key must not start or end with /, or have empty, . or .. segments"
+    return ""
+
+
+def run_synth(file: str, out: str, stack: str | None = None, local_endpoint: str | None = None,
+              state: str | None = None, engine: str = "cdktf", environments: Sequence[str] | None = None,
+              imports_file: str | None = None) -> int:
+    """Synthesize the file's stack (named `stack`), or one stack per environment (those named, or all)."""
+    problem = (local_endpoint and local_endpoint_problem(local_endpoint)) or (state and state_problem(state))
+    if problem:
+        error(problem)
+        return USAGE
+    imports: list[tuple[str, str]] = []
+    if imports_file:
+        from ..adopt import ImportsFileError, read_imports
+        try:
+            imports = read_imports(imports_file)
+        except ImportsFileError as exc:
+            error(f"{exc}; {out} left as it was")
+            return INVALID
+    stacks, diagnostics = compile_stacks(file, environments)
+    if diagnostics:
+        if has_errors(diagnostics):
+            print(render_text(diagnostics), file=sys.stderr)
+        else:
+            info(render_text(diagnostics))
+    if stacks is None:
+        print(f"{file}: not synthesized; {out} left as it was", file=sys.stderr)
+        return INVALID
+    names = [name for name, _ in stacks if name]
+    problem = ""
+    if stack and names:
+        problem = (f"--stack {stack}: {file} declares environments ({', '.join(names)}); each is its own stack, "
+                   "named after it: choose them with --env")
+    elif state and len(names) > 1:
+        problem = (f"--state names one state file, and {file} has {len(names)} environments ({', '.join(names)}): "
+                   "give each its own `state:` in the file, or synthesize one with --env")
+    if problem:
+        error(problem)
+        return USAGE
+    from ..terraform.bindings import BindingsError
+    from ..terraform.plan import ImportsError
+    from ..terraform.synth import OutputError, Terminated, synthesize_stacks  # jsii loads only for the cdktf engine
+    try:
+        paths = synthesize_stacks([(name or stack or DEFAULT_STACK, model) for name, model in stacks], out,
+                                  local_endpoint, state, engine, imports)
+    except ImportsError as exc:
+        problems = "".join(f"\n  {line}" for line in str(exc).splitlines())
+        error(f"{imports_file}: the import blocks do not fit the stack:{problems}\n"
+              f"{out} left as it was")
+        return INVALID
+    except BindingsError as exc:
+        error(f"{exc}; {out} left as it was")
+        return INVALID
+    except OutputError as exc:  # --out is not synth's to replace, or a bad stack name: nothing was touched
+        error(str(exc))
+        return USAGE
+    except Terminated as exc:
+        error(str(exc))
+        return TERMINATED  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
+    except OSError as exc:
+        error(f"cannot write {out}: {exc}; {out} left as it was")
+        return INVALID
+    for path in paths:
+        info(f"wrote {path}")
+    return OK
