@@ -86,7 +86,8 @@ def test_the_routes_yaml_describes_the_setup(adopted):
     text = (root / "routes.yaml").read_text()
     assert "  access_logs: {enabled: false}  # the stage writes no access logs\n" in text
     assert "  - route: GET /leader\n    service: raft\n    filter: {leader: \"true\"}\n    public: true" in text
-    assert "      - {id: node-1, ipv4: 10.0.1.10, port: 8080, attributes: {leader: \"true\"}}\n" in text
+    # An IPv4 address is quoted: the YAML 1.1 float regex takes `10.0.1.10` (compiler/adopt/yamltext.py).
+    assert "      - {id: node-1, ipv4: \"10.0.1.10\", port: 8080, attributes: {leader: \"true\"}}\n" in text
     assert f"  vpc_id: {ids['vpc']}" in text
     model = model_of(text)  # it compiles
     assert {r.key.text: dict(r.filter.pairs) for r in model.routes} == {
