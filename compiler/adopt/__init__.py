@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from ..core.deployed import STACK_TAG
 from ..core.diagnostics import Diagnostic
 from .pair import ImportsFileError, imports_json, read_imports
-from .read import Clients, Refused, clients, read_setup
+from .read import Clients, Refused, Setup, clients, read_setup
 
-__all__ = ["Adoption", "Clients", "ImportsFileError", "Refused", "adopt", "clients", "read_imports", "tag_api"]
+__all__ = ["Adoption", "Clients", "ImportsFileError", "Refused", "Setup", "adopt", "adoption", "clients", "read_imports",
+           "tag_api"]
 
 
 @dataclass
@@ -53,14 +54,18 @@ class Adoption:
 
 def adopt(c: Clients, api_id: str, output: str, stack: str = "routes", tag_api: bool = False) -> Adoption:
     """Read the setup, write nothing; raise Refused with every reason the language cannot express it."""
+    return adoption(read_setup(c, api_id), c.region, output, stack, tag_api)
+
+
+def adoption(setup: Setup, region: str, output: str, stack: str = "routes", tagged: bool = False) -> Adoption:
+    """What `adopt` returns for a setup already read: pure (describe, compile, plan, pair)."""
     from ..core.diagnostics import has_errors, render_text
     from ..language import compile_text
     from ..terraform.plan import build
     from .describe import describe, with_changes
     from .pair import pair
 
-    setup = read_setup(c, api_id)
-    description = describe(setup, c.region, stack, tag_api, output)
+    description = describe(setup, region, stack, tagged, output)
     if description.refusals:
         raise Refused(description.refusals)
     model, diagnostics = compile_text(description.text, output)

@@ -96,7 +96,7 @@ def cloud_map_access(setup: Setup) -> str:
 
 
 def fan_out_vpc(setup: Setup) -> Optional[str]:
-    """The VPC the fan-out functions run in (their security groups are in it)."""
-    vpcs = sorted({(f.config.get("VpcConfig") or {}).get("VpcId") or "" for f in setup.functions.values()
-                   if f.kind == FAN_OUT} - {""})
+    """The VPC the fan-out functions run in: their security groups' VPC."""
+    vpcs = sorted({setup.groups[g].get("VpcId") or "" for f in setup.functions.values() if f.kind == FAN_OUT
+                   for g in f.group_ids if g in setup.groups} - {""})
     return vpcs[0] if len(vpcs) == 1 else None

@@ -358,20 +358,27 @@ def _vpcs(c: Clients, setup: Setup) -> None:
 
 
 def _networks(c: Clients, setup: Setup) -> None:
-    """The fan-out functions' security groups with their rules, and the Cloud Map data API endpoints in their VPC
-    with the endpoints' groups (a stack with `cloud_map_access: create_endpoint` made one)."""
-    vpcs = sorted({(f.config.get("VpcConfig") or {}).get("VpcId") for f in setup.functions.values()} - {None, ""})
+    """The fan-out functions' security groups with their rules, and the Cloud Map data API endpoints in the groups'
+    VPC with the endpoints' groups (a stack with `cloud_map_access: create_endpoint` made one). The VPC is read
+    from the groups: a function's VpcConfig.VpcId is not always filled in (the local AWS invents one)."""
+    group_ids = sorted({g for f in setup.functions.values() for g in f.group_ids})
+    if group_ids:
+        setup.groups = _groups(c, group_ids)
+    vpcs = sorted({g.get("VpcId") for g in setup.groups.values()} - {None, ""})
     if vpcs:
         service = DATA_SERVICE.format(region=c.region)
         setup.endpoints = c.ec2.describe_vpc_endpoints(Filters=[
             {"Name": "vpc-id", "Values": vpcs}, {"Name": "service-name", "Values": [service]}]).get("VpcEndpoints", [])
-    group_ids = sorted({g for f in setup.functions.values() for g in f.group_ids} |
-                       {g["GroupId"] for e in setup.endpoints for g in e.get("Groups") or []})
-    if not group_ids:
-        return
-    setup.groups = {g["GroupId"]: g for g in c.ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"]}
-    setup.rules = pages(c.ec2.describe_security_group_rules, "SecurityGroupRules",
-                        Filters=[{"Name": "group-id", "Values": group_ids}])
+    endpoint_groups = sorted({g["GroupId"] for e in setup.endpoints for g in e.get("Groups") or []} - set(setup.groups))
+    if endpoint_groups:
+        setup.groups.update(_groups(c, endpoint_groups))
+    if setup.groups:
+        setup.rules = pages(c.ec2.describe_security_group_rules, "SecurityGroupRules",
+                            Filters=[{"Name": "group-id", "Values": sorted(setup.groups)}])
+
+
+def _groups(c: Clients, group_ids: list[str]) -> dict[str, dict]:
+    return {g["GroupId"]: g for g in c.ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"]}
 
 
 def service_id_of(uri: str) -> Optional[str]:

@@ -12,9 +12,9 @@ never changes its meaning; leaving one plain that a reader types does):
   string must start with an ASCII letter, `$`, `/` or `_`, and must not be one of those words in any case.
 - YAML 1.2's core schema types `0o17`, `0x1F`, `.5`, `+1`, `1e3`, `true`/`false`/`null` and their capitalised
   forms: all start with a digit, a sign or a dot, or are among the words above.
-- Indicators and comments: no `#`, `,`, `[`, `]`, `{`, `}`, `&`, `*`, `!`, `|`, `>`, `'`, `"`, `%`, `@` or `` ` ``
-  anywhere, no `: ` and no trailing `:` (a `:` only in block context: a flow collection quotes it), no leading or
-  trailing space, ASCII only.
+- Indicators and comments: no `#`, `&`, `*`, `!`, `|`, `>`, `'`, `"`, `%`, `@` or `` ` `` anywhere, `,`, `[`, `]`,
+  `{` and `}` only in block context (a flow collection quotes them), no `: ` and no trailing `:` (a `:` only in
+  block context too), no leading or trailing space, no tab, ASCII only.
 
 (yaml.org/type/bool.html: `y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF`;
 yaml.org/type/float.html: `[-+]?([0-9][0-9_]*)?\\.[0-9.]*([eE][-+][0-9]+)?`, which even takes `10.0.1.10`;
@@ -30,7 +30,10 @@ from typing import Any
 
 from ..core.text import visible
 
-_PLAIN = re.compile(r"[A-Za-z$/_](?:[A-Za-z0-9_./$+()=:-]| (?! ))*")  # single inner spaces, e.g. `GET /leader`
+# Single inner spaces (`GET /leader`); in block context also `{`, `}`, `[`, `]` and `,` after the first character (a
+# route key's `{proxy+}`): only inside a flow collection do they end a plain scalar.
+_PLAIN_FLOW = re.compile(r"[A-Za-z$/_](?:[A-Za-z0-9_./$+()=:-]| (?=[^ ]))*")
+_PLAIN_BLOCK = re.compile(r"[A-Za-z$/_](?:[A-Za-z0-9_./$+()=:{}\[\],-]| (?=[^ ]))*")
 _WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"}
 
@@ -58,7 +61,7 @@ def quoted(text: str) -> str:
 
 def plain_is_safe(text: str, flow: bool) -> bool:
     """Whether `text` may be written plain (see the module docstring for why each rule is there)."""
-    if not _PLAIN.fullmatch(text) or text.lower() in _WORDS:
+    if not (_PLAIN_FLOW if flow else _PLAIN_BLOCK).fullmatch(text) or text.lower() in _WORDS:
         return False
     if ":" in text and (flow or ": " in text or text.endswith(":")):
         return False
