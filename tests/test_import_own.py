@@ -22,10 +22,10 @@ import pytest
 from compiler.terraform.plan import build, terraform_value
 
 from .conftest import ROOT
-from .helpers import run_main
 from .localaws import LocalAccount, LocalStack, MotoServer
 from .synthesis import model_of
-from .terraform import Terraform, available, terraform_env
+from .terraform import available, terraform_env
+from .test_import import import_and_synth
 
 pytestmark = [pytest.mark.localaws,
               pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
@@ -67,16 +67,9 @@ def adopted(deployed, moto, tmp_path_factory):
     """A new folder with no state: import, synth --imports, terraform init and a saved plan."""
     _, api_id, _ = deployed
     root = tmp_path_factory.mktemp("adopted")
-    result = run_main("import", "--api-id", api_id, "--output", str(root / "routes.yaml"), "--region", REGION,
-                      "--local-aws", moto.url, cwd=root)
-    assert result.returncode == 0, result.stderr
-    synth = run_main("synth", str(root / "routes.yaml"), "--imports", str(root / "routes.imports.tf.json"),
-                     "--local-aws", moto.url, "--engine", "direct", "--out", str(root / "cdktf.out"), cwd=root)
-    assert synth.returncode == 0, synth.stderr
-    terraform = Terraform(root / "cdktf.out" / "stacks" / "routes", terraform_env(root))
-    terraform.init()
+    stderr, terraform = import_and_synth(root, moto, api_id, "--region", REGION)
     terraform.run("plan", "-input=false", "-out=tfplan")
-    return root, result.stderr, terraform, terraform.show_plan()
+    return root, stderr, terraform, terraform.show_plan()
 
 
 def arguments(block) -> dict:

@@ -287,7 +287,9 @@ def _function_changes(pairer: _Pairer) -> list[str]:
 
 def _code_change(block: Block, function: Function) -> str:
     """Terraform's AWS provider (5.x) does not read `filename`, `source_code_hash` and `publish` back when it
-    imports a function, so the first plan always updates the function in place and uploads its package once."""
+    imports a function, so the first plan always updates the function in place and uploads its package once
+    (hashicorp/terraform-provider-aws#7385; pulumi/pulumi-aws#3376: "only sourceCodeHash is imported", upstream
+    "is not fixing it"). tests/test_import_own.py pins that this is the only change, with the same code."""
     same = block.args.get("source_code_hash") == function.config.get("CodeSha256")
     return (f"{block.address}: updated in place: the provider does not read filename and source_code_hash back "
             "on import, so Terraform uploads the package once more" +
