@@ -24,20 +24,10 @@ from compiler.plan import build
 from .helpers import run_main
 from .localaws import MotoServer
 from .synthesis import model_of
-from .terraform import Terraform, available, terraform_env
-
-pytestmark = [pytest.mark.localaws,
-              pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
+from .terraform import Terraform
 
 REGION = "us-east-1"
 LEADERS = {"node-1": "true", "node-2": "false", "node-3": "false"}
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    server = MotoServer(tmp_path_factory.mktemp("moto-import") / "server.log")
-    yield server
-    server.stop()
 
 
 def console_setup(moto: MotoServer, name: str = "raft") -> dict[str, str]:
@@ -66,7 +56,7 @@ def console_setup(moto: MotoServer, name: str = "raft") -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def adopted(moto, tmp_path_factory):
+def adopted(moto, tf_env, tmp_path_factory):
     """The reference setup, imported with --tag-api and synthesized with its import blocks."""
     root = tmp_path_factory.mktemp("adopted")
     ids = console_setup(moto)
@@ -76,7 +66,7 @@ def adopted(moto, tmp_path_factory):
     synth = run_main("synth", str(root / "routes.yaml"), "--imports", str(root / "routes.imports.tf.json"),
                      "--local-aws", moto.url, "--engine", "direct", "--out", str(root / "cdktf.out"), cwd=root)
     assert synth.returncode == 0, synth.stderr
-    terraform = Terraform(root / "cdktf.out" / "stacks" / "routes", terraform_env(root))
+    terraform = Terraform(root / "cdktf.out" / "stacks" / "routes", tf_env)
     terraform.init()
     return root, ids, result.stderr, terraform
 

@@ -16,13 +16,9 @@ import pytest
 from compiler.review import diff_models, summarize_plan
 
 from .conftest import ROOT
-from .localaws import DEFAULT_REGION, LocalAccount, LocalStack, MotoServer, reach
+from .localaws import LocalStack, applied, reach
 from .synthesis import model_of, reverse_routes
-from .terraform import available, terraform_env
 from .cases import CASES
-
-pytestmark = [pytest.mark.localaws,
-              pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
 
 # What ECS would register for three raft tasks; each node adds `leader` to its own registration.
 ECS_TASKS = {f"task-{i}": {"AWS_INSTANCE_IPV4": f"10.0.1.{10 + i}", "AWS_INSTANCE_PORT": "8080",
@@ -30,31 +26,10 @@ ECS_TASKS = {f"task-{i}": {"AWS_INSTANCE_IPV4": f"10.0.1.{10 + i}", "AWS_INSTANC
              for i, leader in enumerate(("true", "false", "false"))}
 
 
-@pytest.fixture(scope="session")
-def moto(tmp_path_factory):
-    server = MotoServer(tmp_path_factory.mktemp("moto") / "server.log")
-    yield server
-    server.stop()
-
-
 def expected_reach(text: str, instances: dict[str, dict[str, str]]) -> dict[str, set[str]]:
     """What routes.yaml says each route reaches, given the registered instances' attributes."""
     model = model_of(text)
     return {r.key.text: {i for i, attrs in instances.items() if r.filter.matches(attrs)} for r in model.routes}
-
-
-def applied(tmp_path_factory, moto, source: str):
-    root = tmp_path_factory.mktemp(source.replace("/", "_"))
-    text = (ROOT / source).read_text()
-    region = model_of(text).region or DEFAULT_REGION
-    stack = LocalStack(root, moto, terraform_env(root), region)
-    stack.account = LocalAccount.create(moto, region, text)
-    stack.localise = stack.account.localise
-    text = stack.localise(text)
-    stack.synth(text)
-    stack.terraform.init()
-    stack.terraform.apply()
-    return stack, text
 
 
 def assert_nothing_left(stack: LocalStack) -> None:
@@ -67,9 +42,9 @@ def assert_nothing_left(stack: LocalStack) -> None:
 
 
 @pytest.fixture(scope="class")
-def stack(request, tmp_path_factory, moto):
+def stack(request, tmp_path_factory, moto, tf_env):
     """The example named by the class's parameter, applied; each class gets its own and destroys it last."""
-    return applied(tmp_path_factory, moto, request.param)
+    return applied(tmp_path_factory.mktemp(request.param.replace("/", "_")), moto, tf_env, request.param)
 
 
 @pytest.mark.parametrize("stack", ["routes.yaml"], indirect=True, scope="class")
