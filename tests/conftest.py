@@ -183,7 +183,10 @@ WEIGHTS = {
     "tests/test_local_aws.py::TestEveryChangeAppliesAndAppliesBack": 350,  # 640 for all six steps, now split in two
     "tests/test_local_aws.py::TestEveryOtherChangeAppliesAndAppliesBack": 350,
     "tests/test_local_aws.py::TestBundledExample": 420,
-    "tests/test_cdktf_deploy.py": 110, "tests/test_local_aws_admin.py": 105,
+    "tests/test_cdktf_deploy.py::test_cdktf_diff_deploy_and_destroy_one_environment": 110,
+    "tests/test_local_aws_admin.py": 105,
+    "tests/test_environments.py::test_two_environments_in_one_account_apply_side_by_side": 75,
+    "tests/test_terraform_validate.py": 30,  # one `terraform validate` of every stack
     "tests/test_local_aws.py::TestHttpNamespaceWithStaticInstances": 95, "tests/test_remote_state.py": 80,
     "tests/test_local_aws.py::TestSecureExample": 80, "tests/test_import.py": 70, "tests/test_hostile.py": 55,
 }
@@ -213,8 +216,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for fixture, marker in TOOL_FIXTURES.items():
             if fixture in item.fixturenames and item.get_closest_marker(marker) is None:
                 item.add_marker(marker)
-    if config.pluginmanager.hasplugin("xdist") and getattr(config.option, "dist", "no") == "loadgroup":
-        # One xdist group per work unit; heaviest first (run with --no-loadscope-reorder to keep this order).
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # collected by an xdist worker (its own --dist option reads "no")
+        # One xdist group per work unit (used by --dist loadgroup); heaviest first (run with --no-loadscope-reorder
+        # to keep this order). Every worker collects alike, so they agree on the order.
         units: dict[str, list[pytest.Item]] = {}
         for item in items:
             units.setdefault(_unit(item) or item.nodeid, []).append(item)
