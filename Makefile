@@ -1,18 +1,22 @@
 # Two commands do all set-up on a fresh machine (Python 3.11, Node and Terraform present):
 #   make synth   compile the bundled routes.yaml into cdktf.out/stacks/routes/cdk.tf.json
-#   make test    run the whole test suite
+#   make test    run the whole test suite (every tool installed; a missing one fails the run)
+#   make test-fast   the tests that need neither terraform nor the local AWS (under a minute)
 # Each creates .venv and installs the pinned packages when they are missing or the pins changed.
 
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# The real cdktf CLI, for the test that runs `cdktf synth` (installed only where npm exists).
+# The real cdktf CLI, for the tests that run `cdktf synth` and `cdktf deploy` (npm installs it).
 CDKTF_CLI_VERSION := 0.21.0
-CDKTF_CLI_STAMP   := $(if $(shell command -v npm),.cdktf-cli/.installed-$(CDKTF_CLI_VERSION))
+CDKTF_CLI_STAMP   := .cdktf-cli/.installed-$(CDKTF_CLI_VERSION)
+# pytest-xdist over every core; tests that share a module's (or class's) fixtures stay on one worker, the heaviest
+# start first (tests/conftest.py), in that order (--no-loadscope-reorder).
+XDIST := -n auto --dist loadgroup --no-loadscope-reorder
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: synth check test snapshots bench clean deploy-local
+.PHONY: synth check test test-fast snapshots bench clean deploy-local
 
 synth: $(VENV)/.runtime
 	$(PY) main.py synth routes.yaml
@@ -20,8 +24,13 @@ synth: $(VENV)/.runtime
 check: $(VENV)/.runtime
 	$(PY) main.py check routes.yaml
 
+# CLOUDMAP_ROUTES_FULL_SUITE=1: a test whose tool (terraform, the cdktf CLI, checkov) is missing fails, not skips.
 test: $(VENV)/.dev $(CDKTF_CLI_STAMP) .venv-checkov/.installed
-	$(PY) -m pytest
+	CLOUDMAP_ROUTES_FULL_SUITE=1 $(PY) -m pytest $(XDIST)
+
+# Everything that needs neither terraform nor the local AWS (the `terraform` and `localaws` markers).
+test-fast: $(VENV)/.dev
+	$(PY) -m pytest $(XDIST) -m "not terraform and not localaws"
 
 # Rewrite the pinned snapshots (and the generated schema and README table) after a reviewed change.
 snapshots: $(VENV)/.dev

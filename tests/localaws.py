@@ -37,6 +37,10 @@ def free_port() -> int:
 
 class MotoServer:
     def __init__(self, log: pathlib.Path) -> None:
+        from . import conftest  # under pytest: the test being set up or run, when it is not marked localaws
+        if conftest.UNMARKED_TEST is not None:
+            raise RuntimeError(f"{conftest.UNMARKED_TEST} starts a local AWS but is not marked localaws: use the `moto` fixture "
+                               "(tests/conftest.py), which marks the tests that use it")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = open(log, "w")
@@ -59,6 +63,11 @@ class MotoServer:
         # DiscoverInstances is served from a 'data-' host prefix in real AWS; the local server has none.
         return boto3.client(service, endpoint_url=self.url, region_name=region, aws_access_key_id="test",
                             aws_secret_access_key="test", config=Config(inject_host_prefix=False))
+
+    def reset(self) -> None:
+        """An empty account again: moto's reset API drops every resource of every service and region."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
+        urllib.request.urlopen(request, timeout=30).read()
 
     def stop(self) -> None:
         stop_process(self.process, timeout=20)
@@ -162,6 +171,23 @@ class LocalStack:
         # The direct engine: the same bytes as CDKTF (tests/test_engine_parity.py), without starting jsii.
         synthesize(model_of(text), str(self.root / "cdktf.out"), "routes", local_endpoint=self.moto.url,
                    engine="direct")
+
+
+def applied(root: pathlib.Path, moto: MotoServer, env: dict[str, str], source: str) -> tuple[LocalStack, str]:
+    """The example `source` (a path under the checkout) synthesized in local mode in root, its account made, then
+    `terraform init` and `apply`; returns the stack and the localised text."""
+    from .conftest import ROOT
+    root.mkdir(parents=True, exist_ok=True)
+    text = (ROOT / source).read_text()
+    region = model_of(text).region or DEFAULT_REGION
+    stack = LocalStack(root, moto, env, region)
+    stack.account = LocalAccount.create(moto, region, text)
+    stack.localise = stack.account.localise
+    text = stack.localise(text)
+    stack.synth(text)
+    stack.terraform.init()
+    stack.terraform.apply()
+    return stack, text
 
 
 def reach(stack: LocalStack, health: str = "HEALTHY") -> dict[str, set[str]]:

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-
-import pytest
 
 from .conftest import ROOT
 
-CLI = ROOT / ".cdktf-cli" / "node_modules" / ".bin" / "cdktf"
 
-
-@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed; the cdktf CLI needs Node and npm")
-def test_cdktf_synth_writes_the_same_json_as_main_py(tmp_path):
-    assert CLI.exists(), "the cdktf CLI is missing: `make test` installs it into .cdktf-cli/"
+def test_cdktf_synth_writes_the_same_json_as_main_py(tmp_path, cdktf_cli):
     assert (ROOT / ".venv" / "bin" / "python").exists(), "cdktf.json runs .venv/bin/python; run `make test`"
     env = {**os.environ, "CHECKPOINT_DISABLE": "1", "CI": "1"}
     env.pop("CDKTF_OUTDIR", None)
-    cli = subprocess.run([str(CLI), "synth", "--output", str(tmp_path / "cli.out")], cwd=ROOT, env=env,
+    cli = subprocess.run([str(cdktf_cli), "synth", "--output", str(tmp_path / "cli.out")], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     assert cli.returncode == 0, cli.stdout + cli.stderr
     wrote = [line for line in (cli.stdout + cli.stderr).splitlines() if "wrote " in line]

@@ -77,8 +77,9 @@ def test_examples_with_routes_reversed(path, environment):
     assert_same_bytes(reverse_routes(path.read_text()), state=STATE, environment=environment)
 
 
-def test_import_blocks():
-    """`synth --imports`: CDKTF's importFrom writes `import` blocks and lists them in the stack's metadata."""
+def test_import_blocks(tf_env):
+    """`synth --imports`: CDKTF's importFrom writes `import` blocks and lists them in the stack's metadata.
+    (CDKTF runs `terraform version` to check that the binary knows import blocks: a `terraform` test.)"""
     plan = build(model_of(BUNDLED))
     imports = [(b.address, f"id-{i}" + ("/${x} %{y}" if i % 2 else "")) for i, b in enumerate(plan.blocks)
                if b.mode == "managed"]

@@ -281,54 +281,45 @@ def test_cdktf_writes_one_app_of_several_stacks_as_the_direct_engine_does(tmp_pa
 
 # --- two environments of one account, side by side on the local AWS ----------------------------------------------
 
-@pytest.mark.localaws
-def test_two_environments_in_one_account_apply_side_by_side(tmp_path):
+def test_two_environments_in_one_account_apply_side_by_side(tmp_path, moto, tf_env):
     from compiler.terraform.synth import synthesize_stacks
 
     from .deploy_local import localise
-    from .localaws import MotoServer
-    from .terraform import Terraform, available, terraform_env
-    if not available():
-        pytest.skip("terraform is not on PATH")
-    moto = MotoServer(tmp_path / "moto.log")
-    try:
-        text = localise(moto, "eu-west-1", TEXT)
-        models = stacks_of(text, environments=["dev", "staging"])
-        synthesize_stacks(list(models.items()), str(tmp_path / "cdktf.out"), moto.url, engine="direct")
-        env = terraform_env(tmp_path)
-        stacks = {name: Terraform(tmp_path / "cdktf.out" / "stacks" / name, env) for name in models}
-        with ThreadPoolExecutor(2) as pool:  # side by side, at the same time
-            list(pool.map(lambda terraform: (terraform.init(), terraform.apply()), stacks.values()))
-        agw, logs = moto.client("apigatewayv2", "eu-west-1"), moto.client("logs", "eu-west-1")
-        sd = moto.client("servicediscovery", "eu-west-1")
-        apis = agw.get_apis()["Items"]
-        assert sorted(a["Tags"]["cloudmap-routes:stack"] for a in apis) == ["dev", "staging"]
-        assert {a["Name"] for a in apis} == {"raft-api"}
-        assert sorted(g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]) == [
-            "/aws/apigateway/raft-api/dev/access", "/aws/apigateway/raft-api/staging/access"]
-        assert sorted(v["Name"] for v in agw.get_vpc_links()["Items"]) == ["raft-api-dev", "raft-api-staging"]
-        assert [n["Name"] for n in sd.list_namespaces()["Namespaces"]] == ["raft.internal"] * 2
-        assert sorted(pathlib.Path(tmp_path).glob("terraform.*.tfstate")) == [tmp_path / "terraform.dev.tfstate",
-                                                                              tmp_path / "terraform.staging.tfstate"]
-        (tmp_path / "routes.yaml").write_text(text)
-        for name in models:  # `status --env` finds each environment's API by the stack tag
-            result = run_main("status", str(tmp_path / "routes.yaml"), "--env", name, "--local-aws", moto.url,
-                              "--format", "json")
-            assert result.returncode == 1, result.stderr  # deployed as declared, but no instance registered yet
-            assert json.loads(result.stdout)["api_id"] == next(
-                a["ApiId"] for a in apis if a["Tags"]["cloudmap-routes:stack"] == name)
+    from .terraform import Terraform
+    text = localise(moto, "eu-west-1", TEXT)
+    models = stacks_of(text, environments=["dev", "staging"])
+    synthesize_stacks(list(models.items()), str(tmp_path / "cdktf.out"), moto.url, engine="direct")
+    stacks = {name: Terraform(tmp_path / "cdktf.out" / "stacks" / name, tf_env) for name in models}
+    with ThreadPoolExecutor(2) as pool:  # side by side, at the same time
+        list(pool.map(lambda terraform: (terraform.init(), terraform.apply()), stacks.values()))
+    agw, logs = moto.client("apigatewayv2", "eu-west-1"), moto.client("logs", "eu-west-1")
+    sd = moto.client("servicediscovery", "eu-west-1")
+    apis = agw.get_apis()["Items"]
+    assert sorted(a["Tags"]["cloudmap-routes:stack"] for a in apis) == ["dev", "staging"]
+    assert {a["Name"] for a in apis} == {"raft-api"}
+    assert sorted(g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]) == [
+        "/aws/apigateway/raft-api/dev/access", "/aws/apigateway/raft-api/staging/access"]
+    assert sorted(v["Name"] for v in agw.get_vpc_links()["Items"]) == ["raft-api-dev", "raft-api-staging"]
+    assert [n["Name"] for n in sd.list_namespaces()["Namespaces"]] == ["raft.internal"] * 2
+    assert sorted(pathlib.Path(tmp_path).glob("terraform.*.tfstate")) == [tmp_path / "terraform.dev.tfstate",
+                                                                          tmp_path / "terraform.staging.tfstate"]
+    (tmp_path / "routes.yaml").write_text(text)
+    for name in models:  # `status --env` finds each environment's API by the stack tag
+        result = run_main("status", str(tmp_path / "routes.yaml"), "--env", name, "--local-aws", moto.url,
+                          "--format", "json")
+        assert result.returncode == 1, result.stderr  # deployed as declared, but no instance registered yet
+        assert json.loads(result.stdout)["api_id"] == next(
+            a["ApiId"] for a in apis if a["Tags"]["cloudmap-routes:stack"] == name)
 
-        # The account guard holds: the local AWS is account 123456789012, not 111111111111.
-        guarded = stacks_of(text.replace('allowed_account_ids: ["123456789012"]',
-                                         'allowed_account_ids: ["111111111111"]'), environments=["dev"])
-        synthesize_stacks(list(guarded.items()), str(tmp_path / "cdktf.out"), moto.url, engine="direct")
-        refused = stacks["dev"].run("plan", "-input=false", ok=(1,))
-        assert "AWS account ID not allowed: 123456789012" in refused.stderr
-        synthesize_stacks(list(models.items())[:1], str(tmp_path / "cdktf.out"), moto.url, engine="direct")
+    # The account guard holds: the local AWS is account 123456789012, not 111111111111.
+    guarded = stacks_of(text.replace('allowed_account_ids: ["123456789012"]',
+                                     'allowed_account_ids: ["111111111111"]'), environments=["dev"])
+    synthesize_stacks(list(guarded.items()), str(tmp_path / "cdktf.out"), moto.url, engine="direct")
+    refused = stacks["dev"].run("plan", "-input=false", ok=(1,))
+    assert "AWS account ID not allowed: 123456789012" in refused.stderr
+    synthesize_stacks(list(models.items())[:1], str(tmp_path / "cdktf.out"), moto.url, engine="direct")
 
-        stacks["staging"].destroy()
-        assert [a["Tags"]["cloudmap-routes:stack"] for a in agw.get_apis()["Items"]] == ["dev"]
-        assert [v["Name"] for v in agw.get_vpc_links()["Items"]] == ["raft-api-dev"]
-        assert len(sd.list_namespaces()["Namespaces"]) == 1
-    finally:
-        moto.stop()
+    stacks["staging"].destroy()
+    assert [a["Tags"]["cloudmap-routes:stack"] for a in agw.get_apis()["Items"]] == ["dev"]
+    assert [v["Name"] for v in agw.get_vpc_links()["Items"]] == ["raft-api-dev"]
+    assert len(sd.list_namespaces()["Namespaces"]) == 1

@@ -29,7 +29,6 @@ from .localaws import MotoServer
 REGION = "us-east-1"
 NAMESPACE = "fan-ns"
 NODES = ("node-1", "node-2", "node-3")
-pytestmark = pytest.mark.localaws
 
 
 # -- loopback servers in this process -----------------------------------------------------------------------
@@ -138,10 +137,8 @@ class Registry:
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    moto = MotoServer(tmp_path_factory.mktemp("moto-fanout") / "server.log")
-    yield Registry(moto)
-    moto.stop()
+def registry(moto):
+    return Registry(moto)
 
 
 def at(port: int, **attributes: str) -> dict[str, str]:

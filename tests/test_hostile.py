@@ -14,9 +14,8 @@ import pytest
 
 from compiler.terraform.plan import build, terraform_value, tf_literal
 
-from .localaws import DEFAULT_REGION, LocalAccount, LocalStack, MotoServer
+from .localaws import DEFAULT_REGION, LocalAccount, LocalStack
 from .synthesis import model_of, resources, synth_json
-from .terraform import available, terraform_env
 
 # Every kind of template sequence Terraform knows, escaped forms, and the characters around them.
 NASTY = [
@@ -96,24 +95,17 @@ def test_every_user_string_is_written_as_a_terraform_literal():
 
 
 @pytest.fixture(scope="module")
-def applied(tmp_path_factory):
-    if not available():
-        pytest.skip("terraform is not on PATH (README: Terraform is required)")
+def applied(tmp_path_factory, moto, tf_env):
     root = tmp_path_factory.mktemp("hostile")
-    moto = MotoServer(root / "moto.log")
-    try:
-        stack = LocalStack(root, moto, terraform_env(root), DEFAULT_REGION)
-        text = LocalAccount.create(moto, DEFAULT_REGION, HOSTILE).localise(HOSTILE)
-        stack.synth(text)
-        stack.terraform.init()
-        stack.terraform.apply()
-        yield stack, model_of(text)
-        stack.terraform.destroy()
-    finally:
-        moto.stop()
+    stack = LocalStack(root, moto, tf_env, DEFAULT_REGION)
+    text = LocalAccount.create(moto, DEFAULT_REGION, HOSTILE).localise(HOSTILE)
+    stack.synth(text)
+    stack.terraform.init()
+    stack.terraform.apply()
+    yield stack, model_of(text)
+    stack.terraform.destroy()
 
 
-@pytest.mark.localaws
 def test_hostile_strings_read_back_byte_for_byte_from_the_local_aws(applied):
     stack, model = applied
     agw, sd = stack.client("apigatewayv2"), stack.client("servicediscovery")

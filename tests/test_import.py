@@ -24,20 +24,11 @@ from compiler.terraform.plan import build
 from .helpers import run_main
 from .localaws import MotoServer
 from .synthesis import model_of
-from .terraform import Terraform, available, terraform_env
+from .terraform import Terraform
 
-pytestmark = [pytest.mark.localaws,
-              pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
 
 REGION = "us-east-1"
 LEADERS = {"node-1": "true", "node-2": "false", "node-3": "false"}
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    server = MotoServer(tmp_path_factory.mktemp("moto-import") / "server.log")
-    yield server
-    server.stop()
 
 
 def console_setup(moto: MotoServer, name: str = "raft") -> dict[str, str]:
@@ -65,7 +56,7 @@ def console_setup(moto: MotoServer, name: str = "raft") -> dict[str, str]:
     return {"api": api, "service": service["Id"], "namespace": namespace, "vpc": vpc, "link": link}
 
 
-def import_and_synth(root, moto: MotoServer, api_id: str, *options: str) -> tuple[str, Terraform]:
+def import_and_synth(root, moto: MotoServer, tf_env: dict[str, str], api_id: str, *options: str) -> tuple[str, Terraform]:
     """`import` into root/routes.yaml, `synth --imports` and `terraform init`: (import's stderr, the stack)."""
     result = run_main("import", "--api-id", api_id, "--output", str(root / "routes.yaml"),
                       "--local-aws", moto.url, *options, cwd=root)
@@ -73,17 +64,17 @@ def import_and_synth(root, moto: MotoServer, api_id: str, *options: str) -> tupl
     synth = run_main("synth", str(root / "routes.yaml"), "--imports", str(root / "routes.imports.tf.json"),
                      "--local-aws", moto.url, "--engine", "direct", "--out", str(root / "cdktf.out"), cwd=root)
     assert synth.returncode == 0, synth.stderr
-    terraform = Terraform(root / "cdktf.out" / "stacks" / "routes", terraform_env(root))
+    terraform = Terraform(root / "cdktf.out" / "stacks" / "routes", tf_env)
     terraform.init()
     return result.stderr, terraform
 
 
 @pytest.fixture(scope="module")
-def adopted(moto, tmp_path_factory):
+def adopted(moto, tf_env, tmp_path_factory):
     """The reference setup, imported with --tag-api and synthesized with its import blocks."""
     root = tmp_path_factory.mktemp("adopted")
     ids = console_setup(moto)
-    stderr, terraform = import_and_synth(root, moto, ids["api"], "--tag-api")
+    stderr, terraform = import_and_synth(root, moto, tf_env, ids["api"], "--tag-api")
     return root, ids, stderr, terraform
 
 

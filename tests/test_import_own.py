@@ -22,13 +22,10 @@ import pytest
 from compiler.terraform.plan import build, terraform_value
 
 from .conftest import ROOT
-from .localaws import LocalAccount, LocalStack, MotoServer
+from .localaws import LocalAccount, LocalStack
 from .synthesis import model_of
-from .terraform import available, terraform_env
 from .test_import import import_and_synth
 
-pytestmark = [pytest.mark.localaws,
-              pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
 
 REGION = "eu-west-1"  # the example's
 FUNCTIONS = ("aws_lambda_function.allowlist_operators_network", "aws_lambda_function.fanout_log_level",
@@ -43,18 +40,11 @@ OWN_TYPES = ("aws_lambda_function", "aws_iam_role", "aws_iam_role_policy", "aws_
 
 
 @pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    server = MotoServer(tmp_path_factory.mktemp("moto-import-own") / "server.log")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def deployed(moto, tmp_path_factory):
+def deployed(moto, tf_env, tmp_path_factory):
     """The example, applied as `synth` + `terraform apply` would; returns its localised text and API id."""
     root = tmp_path_factory.mktemp("deployed")
     text = (ROOT / "examples" / "admin-allowlist.yaml").read_text()
-    local = LocalStack(root, moto, terraform_env(root), REGION)
+    local = LocalStack(root, moto, tf_env, REGION)
     text = LocalAccount.create(moto, REGION, text).localise(text)
     local.synth(text)
     local.terraform.init()
@@ -63,11 +53,11 @@ def deployed(moto, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def adopted(deployed, moto, tmp_path_factory):
+def adopted(deployed, moto, tf_env, tmp_path_factory):
     """A new folder with no state: import, synth --imports, terraform init and a saved plan."""
     _, api_id, _ = deployed
     root = tmp_path_factory.mktemp("adopted")
-    stderr, terraform = import_and_synth(root, moto, api_id, "--region", REGION)
+    stderr, terraform = import_and_synth(root, moto, tf_env, api_id, "--region", REGION)
     terraform.run("plan", "-input=false", "-out=tfplan")
     return root, stderr, terraform, terraform.show_plan()
 

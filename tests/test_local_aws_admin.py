@@ -16,20 +16,8 @@ import pytest
 from compiler.live import status
 from compiler.terraform import bundle
 
-from .conftest import ROOT
-from .localaws import DEFAULT_REGION, LocalAccount, LocalStack, MotoServer
+from .localaws import LocalStack, applied
 from .synthesis import model_of
-from .terraform import available, terraform_env
-
-pytestmark = [pytest.mark.localaws,
-              pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    server = MotoServer(tmp_path_factory.mktemp("moto-admin") / "server.log")
-    yield server
-    server.stop()
 
 
 EXAMPLES = {"allowlist": "examples/admin-allowlist.yaml", "mtls": "examples/admin-mtls.yaml"}
@@ -43,24 +31,10 @@ def both(work, *args):
     return results
 
 
-def apply(key: str, tmp_path_factory, moto) -> tuple[LocalStack, str]:
-    source = EXAMPLES[key]
-    root = tmp_path_factory.mktemp(key)
-    text = (ROOT / source).read_text()
-    region = model_of(text).region or DEFAULT_REGION
-    local = LocalStack(root, moto, terraform_env(root), region)
-    local.localise = LocalAccount.create(moto, region, text).localise
-    text = local.localise(text)
-    local.synth(text)
-    local.terraform.init()
-    local.terraform.apply()
-    return local, text
-
-
 @pytest.fixture(scope="module")
-def stacks(tmp_path_factory, moto):
+def stacks(tmp_path_factory, moto, tf_env):
     """Both admin examples, applied (in their own directories, each region its own local account)."""
-    return both(apply, tmp_path_factory, moto)
+    return both(lambda key: applied(tmp_path_factory.mktemp(key), moto, tf_env, EXAMPLES[key]))
 
 
 def functions(local: LocalStack) -> dict[str, dict]:

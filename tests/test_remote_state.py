@@ -24,10 +24,7 @@ import pytest
 from .conftest import ROOT
 from .localaws import DEFAULT_REGION, LocalAccount, MotoServer
 from .synthesis import model_of
-from .terraform import Terraform, available, terraform_env
-
-pytestmark = [pytest.mark.localaws,
-              pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
+from .terraform import Terraform
 
 BUCKET, KEY = "team-tf-state", "routes/static-api.tfstate"
 LOCK_KEY = KEY + ".tflock"  # the object the S3 backend's use_lockfile writes with If-None-Match: *
@@ -37,13 +34,13 @@ EXTRA_ROUTE = "\n  - route: GET /zone-a\n    service: kv\n    filter: {zone: a}\
 class S3Stack:
     """examples/http-static.yaml synthesized in local mode with S3 state, in its own directory."""
 
-    def __init__(self, root, moto: MotoServer) -> None:
+    def __init__(self, root, moto: MotoServer, env: dict[str, str]) -> None:
         text = (ROOT / "examples" / "http-static.yaml").read_text()
         self.region = model_of(text).region or DEFAULT_REGION
         self.text = LocalAccount.create(moto, self.region, text).localise(text)
         self.root, self.moto = root, moto
         self.s3 = moto.client("s3", self.region)
-        self.terraform = Terraform(root / "cdktf.out" / "stacks" / "routes", terraform_env(root))
+        self.terraform = Terraform(root / "cdktf.out" / "stacks" / "routes", env)
 
     def synth(self, text: str) -> None:
         from compiler.terraform.synth import synthesize
@@ -55,18 +52,13 @@ class S3Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    root = tmp_path_factory.mktemp("remote-state")
-    moto = MotoServer(root / "moto.log")
-    try:
-        stack = S3Stack(root, moto)
-        stack.s3.create_bucket(Bucket=BUCKET)  # the state bucket exists before the first init, as in an account
-        stack.synth(stack.text)
-        stack.terraform.init()
-        stack.terraform.apply()
-        yield stack
-    finally:
-        moto.stop()
+def stack(tmp_path_factory, moto, tf_env):
+    stack = S3Stack(tmp_path_factory.mktemp("remote-state"), moto, tf_env)
+    stack.s3.create_bucket(Bucket=BUCKET)  # the state bucket exists before the first init, as in an account
+    stack.synth(stack.text)
+    stack.terraform.init()
+    stack.terraform.apply()
+    return stack
 
 
 def test_apply_keeps_the_state_in_the_bucket_encrypted(stack):

@@ -10,17 +10,13 @@ import pytest
 from .conftest import ROOT
 from .synthesis import synth_text
 
-CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
-
 
 @pytest.fixture(scope="module")
-def scan(tmp_path_factory):
-    assert CHECKOV.exists(), "checkov is missing: `make test` installs it into .venv-checkov/"
-
+def scan(tmp_path_factory, checkov):
     def run(text: str) -> dict:
         folder = tmp_path_factory.mktemp("scan")
         (folder / "cdk.tf.json").write_text(synth_text(text))
-        result = subprocess.run([str(CHECKOV), "--config-file", str(ROOT / ".checkov.yaml"), "-d", str(folder),
+        result = subprocess.run([str(checkov), "--config-file", str(ROOT / ".checkov.yaml"), "-d", str(folder),
                                  "-o", "json"], capture_output=True, text=True, timeout=600)
         assert result.returncode in (0, 1), result.stderr
         return json.loads(result.stdout)

@@ -152,13 +152,11 @@ class CloudMap:
 
 
 @pytest.fixture(scope="module")
-def cloud_map(tmp_path_factory, backends):
-    moto = MotoServer(tmp_path_factory.mktemp("moto-serve") / "server.log")
+def cloud_map(moto, backends):
     registry = CloudMap(moto, backends.ports)
     registry.reset()
     registry.url = moto.url
-    yield registry
-    moto.stop()
+    return registry
 
 
 @pytest.fixture(scope="module")

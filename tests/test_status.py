@@ -20,11 +20,8 @@ from compiler.live.status import NO_INSTANCE
 
 from .conftest import ROOT
 from .helpers import eventually
-from .localaws import MotoServer
+from .localaws import MotoServer, applied
 from .synthesis import model_of
-from .terraform import available
-
-pytestmark = pytest.mark.localaws
 
 TASKS = {"task-0": "true", "task-1": "false", "task-2": "false"}  # what three Raft nodes register
 
@@ -91,13 +88,6 @@ def status_here(file, *args: str) -> tuple[int, str, str]:
 
 def reached(report: dict) -> dict[str, set[str]]:
     return {r["route"]: {i["id"] for i in r["instances"]} for r in report["routes"]}
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    server = MotoServer(tmp_path_factory.mktemp("moto-status") / "server.log")
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -239,11 +229,8 @@ def _eventually(condition, seconds: float = 15.0) -> bool:
     return eventually(condition, seconds)
 
 
-@pytest.mark.terraform
-@pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")
-def test_status_of_a_stack_applied_by_terraform_from_this_tools_output(tmp_path_factory, moto, tmp_path):
-    from .test_local_aws import applied  # the suite's apply: synth in local mode, terraform init + apply
-    stack, text = applied(tmp_path_factory, moto, "examples/http-static.yaml")
+def test_status_of_a_stack_applied_by_terraform_from_this_tools_output(moto, tf_env, tmp_path):
+    stack, text = applied(tmp_path / "stack", moto, tf_env, "examples/http-static.yaml")  # synth, init, apply
     file = tmp_path / "routes.yaml"
     file.write_text(text)
     code, out, err = status(file, "--local-aws", moto.url, "--format", "json")

@@ -6,16 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from .localaws import MotoServer
-
 REGION = "eu-west-1"
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    server = MotoServer(tmp_path_factory.mktemp("strict-moto") / "server.log")
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

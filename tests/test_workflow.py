@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 import yaml
 
 from compiler.cli import parser as _parser
@@ -52,12 +51,11 @@ def test_every_main_py_command_the_workflow_runs_parses():
         _parser().parse_args(call)  # exits (SystemExit) on an unknown subcommand or option
 
 
-@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH")
-def test_every_terraform_subcommand_the_workflow_runs_exists():
+def test_every_terraform_subcommand_the_workflow_runs_exists(tf_env):
     subcommands = [c[1] for c in _commands() if c[0] == "terraform"]
     assert subcommands == ["init", "plan", "show"]
     for sub in subcommands:
-        assert subprocess.run(["terraform", sub, "-help"], capture_output=True).returncode == 0
+        assert subprocess.run(["terraform", sub, "-help"], capture_output=True, env=tf_env).returncode == 0
 
 
 def test_workflow_check_synth_and_diff_steps_run_here(tmp_path):
