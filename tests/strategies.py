@@ -26,7 +26,9 @@ attribute_key = st.lists(st.sampled_from(["${", "%{", "}", "k", "leader", "zone"
                          max_size=4).map("".join).filter(lambda k: not k.startswith("AWS_"))
 scope = st.lists(st.sampled_from(["${", "%{", "}", "$${", "a", "/", ":", "#"]), min_size=1, max_size=8).map("".join)
 header = st.from_regex(r"\A[a-z][a-z0-9-]{0,10}\Z")
-segment = st.text(alphabet=string.ascii_lowercase + string.digits + "-._~", min_size=1, max_size=6)
+# A literal path part as CreateRoute accepts it ([a-zA-Z0-9._:-]), never `.` or `..` (clients remove those).
+segment = st.text(alphabet=string.ascii_lowercase + string.digits + "-._:", min_size=1, max_size=6) \
+    .filter(lambda s: s not in (".", ".."))
 
 
 @st.composite
@@ -87,3 +89,4 @@ def documents(draw) -> dict:
             "mutual_tls": {"truststore_uri": "s3://truststore-bucket/ca.pem", "truststore_version": draw(free_text)}}
         doc["api"]["disable_execute_api_endpoint"] = True
     return doc
+
