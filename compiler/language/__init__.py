@@ -78,10 +78,8 @@ def _one(environment: str | None):
 
 
 def _stacks(document, problems, file: str, only: Sequence[str] | None) -> tuple[list[Stack] | None, list[Diagnostic]]:
-    from dataclasses import replace
-
     from ..core.diagnostics import has_errors
-    from . import environments, spec, validator
+    from . import environments, scopes, spec, validator
     if document is None:
         return None, at_file(problems, file)
     only = list(dict.fromkeys(only)) if only else None  # `--env dev --env dev` is one stack
@@ -101,18 +99,28 @@ def _stacks(document, problems, file: str, only: Sequence[str] | None) -> tuple[
         checked, shape_problems = spec.check(merged.document)
         _, diagnostics = validator.validate(checked, shape_problems)
         return None, at_file(found + diagnostics, file)
-    per_environment, locs, models = {}, {}, []
-    for name in only or declared:
-        environment = environments.merge(document, name, declared[name])
-        checked, shape_problems = spec.check(environment.document)
-        checked.environment = name
-        model, per_environment[name] = validator.validate(checked, environment.problems + shape_problems)
-        locs[name] = environment.locs
-        models.append((name, model and replace(model, state=environment.state)))
-    diagnostics = found + environments.combine(per_environment, locs)
+    merged = {name: environments.merge(document, name, declared[name]) for name in only or declared}
+    per_environment, models = {}, []
+    for name, environment in merged.items():
+        model, per_environment[name] = _environment_model(environment)
+        models.append((name, model))
+    diagnostics = found + environments.combine(per_environment, {n: e.locs for n, e in merged.items()})
+    if not has_errors(diagnostics):  # names two environments would both give AWS, where it keeps them unique
+        diagnostics += scopes.collisions(models, lambda n, p: environments.locate(document, merged[n], p))
     if has_errors(diagnostics):
         return None, at_file(diagnostics, file)
     return models, at_file(diagnostics, file)
+
+
+def _environment_model(environment) -> tuple[Model | None, list[Diagnostic]]:
+    """One environment's document (its overrides merged in) -> its model, with its state, and diagnostics."""
+    from dataclasses import replace
+
+    from . import spec, validator
+    checked, shape_problems = spec.check(environment.document)
+    checked.environment = environment.name
+    model, diagnostics = validator.validate(checked, environment.problems + shape_problems)
+    return model and replace(model, state=environment.state), diagnostics
 
 
 def _from_document(document, problems, file: str) -> tuple[Model | None, list[Diagnostic]]:

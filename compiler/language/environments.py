@@ -262,6 +262,18 @@ class _Merger:
                                             loc="api.name"))
 
 
+def locate(document: Document, environment: Environment, path: Path) -> tuple[int, int, str]:
+    """Where to report a problem with environment's value at document `path`: at its override when the environment
+    writes one (or one of the keys above it), else at the environment's own key, whose overrides would fix it."""
+    for n in range(len(path), 0, -1):
+        written = environment.locs.get(loc_text(path[:n]))
+        if written is not None:
+            pos = environment.document.source.value(path[:n])
+            return pos.line, pos.col, written
+    pos = document.source.key((KEY, environment.name))
+    return pos.line, pos.col, loc_text((KEY, environment.name))
+
+
 def combine(found: dict[str, list[Diagnostic]], locs: dict[str, dict[str, str]] | None = None) -> list[Diagnostic]:
     """Each environment's diagnostics -> one list: a problem every environment has is reported once; one that only
     some have names them ("environment prod: ..."). Diagnostics about an override carry the override's loc."""
