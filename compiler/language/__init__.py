@@ -48,13 +48,18 @@ def compile_stacks_text(text: str, file: str = "routes.yaml",
 
 
 def _compile(load, file: str, compile_document=None):
-    """Read fast (libyaml) first; a file with anything to report is read again by PyYAML, whose positions the
-    diagnostics use, so what a user sees never depends on which parser read the file."""
+    """Read fast (libyaml's events; PyYAML's parser where libyaml would place a position differently), then compile.
+    Either read gives the same data and positions, so diagnostics are placed from it: a file is read once.
+
+    A file with more routes than an API can hold was read with the first ROUTE_QUOTA only (loader): everything else
+    is checked as usual, and the quota is reported at `routes` with the file's real count."""
     compile_document = compile_document or _from_document
     document, problems = load(True)
     model, diagnostics = compile_document(document, problems, file)
-    if diagnostics and document is not None and document.fast:
-        model, diagnostics = compile_document(*load(False), file)
+    if document is not None and document.routes_total is not None:
+        from .rules import route_quota
+        pos = document.source.value(("routes",))
+        model, diagnostics = None, at_file(diagnostics + route_quota(document.routes_total, pos.line, pos.col), file)
     return model, diagnostics
 
 

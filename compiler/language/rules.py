@@ -16,7 +16,7 @@ from ..core import names
 from ..core.diagnostics import Diagnostic, did_you_mean, loc_text
 from ..handlers import settings as fanout_settings
 from . import arns
-from .loader import Path
+from .loader import ROUTE_QUOTA, Path
 from .model import (
     DEFAULT_TIMEOUT_MS,
     ECS_ATTRIBUTES,
@@ -32,8 +32,8 @@ from .routekeys import normalised as normalised_key
 from .schema import IPV4, JWT_IDENTITY, JWT_ISSUER, LOG_GROUP_NAME
 from .spec import Spec
 
-MAX_ROUTES = 300  # HTTP API quota, raisable on request
-MAX_INTEGRATIONS = 300  # HTTP API quota, not raisable
+MAX_ROUTES = ROUTE_QUOTA  # HTTP API quota, raisable on request (a file is read up to it: loader.ROUTE_QUOTA)
+MAX_INTEGRATIONS = ROUTE_QUOTA  # HTTP API quota, not raisable
 MAX_CUSTOM_ATTRIBUTES = 30  # RegisterInstance
 MAX_ATTRIBUTE_CHARS = 5000  # RegisterInstance: sum of all keys and values
 MAX_URI = 2048  # CreateIntegration IntegrationUri
@@ -130,12 +130,24 @@ def check_routes(ctx: Context) -> None:
         else:
             seen[normalised] = path
     count = sum(1 for _ in ctx.routes())
+    pos = ctx.source.value(("routes",))
+    ctx.problems += route_quota(count, pos.line, pos.col)
+
+
+def route_quota(count: int, line: int, col: int) -> list[Diagnostic]:
+    """E309 for a file of `count` routes over the API's quotas, at `routes`. The loader reads at most ROUTE_QUOTA
+    of them (a larger file costs no more to refuse), which the hint says when it did."""
+    unread = f"; the routes after the {ROUTE_QUOTA}th were not checked" if count > ROUTE_QUOTA else ""
+    found = []
     if count > MAX_ROUTES:
-        ctx.report(("routes",), "E309", f"{count} routes; an HTTP API allows {MAX_ROUTES}",
-                   "ask AWS for a higher 'Routes per API' quota, then split the file or raise the limit here")
+        found.append(Diagnostic(line, col, "E309", f"{count} routes; an HTTP API allows {MAX_ROUTES}",
+                                "ask AWS for a higher 'Routes per API' quota, then split the file or raise the limit "
+                                "here" + unread, loc="routes"))
     if count > MAX_INTEGRATIONS:  # every route has its own integration (see compiler.terraform.plan)
-        ctx.report(("routes",), "E309", f"{count} routes need {count} integrations; an HTTP API allows "
-                   f"{MAX_INTEGRATIONS} and that quota cannot be raised", "split the routes over two APIs")
+        found.append(Diagnostic(line, col, "E309", f"{count} routes need {count} integrations; an HTTP API allows "
+                                f"{MAX_INTEGRATIONS} and that quota cannot be raised",
+                                "split the routes over two APIs" + unread, loc="routes"))
+    return found
 
 
 def check_route_variables(ctx: Context) -> None:
