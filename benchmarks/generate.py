@@ -21,7 +21,9 @@ services:
 SERVICES = ("raft", "orders", "billing", "search")
 
 
-def routes_yaml(count: int) -> str:
+def routes_yaml(count: int, warnings: int = 0) -> str:
+    """`count` routes; the first `warnings` unfiltered ones without authorization (W404 each: a filtered route
+    without authorization is an error, E313)."""
     lines = [HEADER]
     for service in SERVICES:
         lines.append(f"  {service}: {{registered_by: ecs, dns_records: [{{type: SRV, ttl: 10}}], "
@@ -31,6 +33,8 @@ def routes_yaml(count: int) -> str:
     for i in range(count):
         service = SERVICES[i % len(SERVICES)]
         lines.append(f"  - route: GET /{service}/r{i}\n    service: {service}\n")
+        if i % 3 and (i - i // 3 - 1) < warnings:  # the (i - i // 3 - 1)th unfiltered route
+            lines.append("    authorization: none\n")
         if i % 3 == 0:
             lines.append(f"    filter: {{shard: '{i % 50}'}}\n")
     return "".join(lines)

@@ -26,7 +26,9 @@ attribute_key = st.lists(st.sampled_from(["${", "%{", "}", "k", "leader", "zone"
                          max_size=4).map("".join).filter(lambda k: not k.startswith("AWS_"))
 scope = st.lists(st.sampled_from(["${", "%{", "}", "$${", "a", "/", ":", "#"]), min_size=1, max_size=8).map("".join)
 header = st.from_regex(r"\A[a-z][a-z0-9-]{0,10}\Z")
-segment = st.text(alphabet=string.ascii_lowercase + string.digits + "-._~", min_size=1, max_size=6)
+# A literal path part as CreateRoute accepts it ([a-zA-Z0-9._:-]), never `.` or `..` (clients remove those).
+segment = st.text(alphabet=string.ascii_lowercase + string.digits + "-._:", min_size=1, max_size=6) \
+    .filter(lambda s: s not in (".", ".."))
 
 
 @st.composite
@@ -87,3 +89,52 @@ def documents(draw) -> dict:
             "mutual_tls": {"truststore_uri": "s3://truststore-bucket/ca.pem", "truststore_version": draw(free_text)}}
         doc["api"]["disable_execute_api_endpoint"] = True
     return doc
+
+
+ENVIRONMENT_NAMES = ["dev", "staging", "prod", "qa", "Blue", "green2", "Test_env"]  # no '-': see below
+REGIONS = ["eu-west-1", "eu-central-1", "us-east-1"]
+
+
+@st.composite
+def environment_documents(draw) -> dict:
+    """A valid document with 2-4 environments, each overriding some of what it may (region, account, API name and
+    description, namespace, VPC, custom domain, state), hostile text included.
+
+    Valid by construction: what AWS keeps unique and the user writes (a custom domain, an endpoint's VPC) differs
+    per environment, as a user must write it. Environment names have no '-', so <api.name>-<environment> never reads
+    the same for two environments (tests/test_scopes.py covers the case that does).
+    """
+    doc = draw(documents())
+    names = draw(st.lists(st.sampled_from(ENVIRONMENT_NAMES), min_size=2, max_size=4, unique_by=str.lower))
+    environments = {}
+    for i, name in enumerate(names):
+        environments[name] = _overrides(draw, doc, name, i)
+    doc["environments"] = environments
+    return doc
+
+
+def _overrides(draw, doc: dict, name: str, i: int) -> dict:
+    overrides: dict = {}
+    region = draw(st.sampled_from([None, *REGIONS]))
+    if region:
+        overrides["region"] = region
+    if draw(st.booleans()):
+        overrides["provider"] = {"allowed_account_ids": [draw(st.sampled_from(["111111111111", "222222222222"]))]}
+    api: dict = {}
+    if draw(st.booleans()):
+        api["name"] = draw(st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._]{0,20}\Z"))
+    if draw(st.booleans()):
+        api["description"] = draw(free_text)
+    if "custom_domain" in doc["api"]:  # unique in a region across every account: each environment its own
+        api["custom_domain"] = {"domain_name": f"{name.lower().replace('_', '-')}.api.example.com", "certificate_arn":
+                                f"arn:aws:acm:{region or doc['region']}:123456789012:certificate/"
+                                "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"}
+    if api:
+        overrides["api"] = api
+    if draw(st.booleans()):
+        overrides["namespace"] = {"name": f"props-ns-{name.lower()}"}
+    if doc["vpc_link"].get("cloud_map_access") == "create_endpoint":  # one endpoint with private DNS per VPC
+        overrides["vpc_link"] = {"vpc_id": f"vpc-0d4e5f60718293a{i:02x}"}
+    if draw(st.booleans()):
+        overrides["state"] = f"s3://props-state/{name.lower()}.tfstate"
+    return overrides

@@ -22,3 +22,10 @@ def test_generated_files_plan_one_integration_per_route_a_third_of_them_filtered
     integrations = plan.of_type("aws_apigatewayv2_integration")
     assert len(integrations) == len(plan.of_type("aws_apigatewayv2_route")) == 300
     assert sum("?" in str(i.args["integration_uri"]) for i in integrations) == 100
+
+
+def test_the_warned_file_has_exactly_one_warning_and_the_largest_file_fits_the_size_limit():
+    from compiler.language.loader import MAX_BYTES
+    model, diagnostics = compile_text(routes_yaml(300, warnings=1))
+    assert model is not None and [d.code for d in diagnostics] == ["W404"]
+    assert len(routes_yaml(10_000).encode()) < MAX_BYTES

@@ -60,9 +60,10 @@ def test_more_than_300_routes_is_refused():
     _, diagnostics = compile_text(generated_cases()["301 routes"])
     assert [d.render() for d in diagnostics if d.code == "E309"] == [
         "routes.yaml:8:3: error E309: 301 routes need 301 integrations; an HTTP API allows 300 and that quota "
-        "cannot be raised\n  hint: split the routes over two APIs",
+        "cannot be raised\n  hint: split the routes over two APIs; the routes after the 300th were not checked",
         "routes.yaml:8:3: error E309: 301 routes; an HTTP API allows 300\n"
-        "  hint: ask AWS for a higher 'Routes per API' quota, then split the file or raise the limit here"]
+        "  hint: ask AWS for a higher 'Routes per API' quota, then split the file or raise the limit here; the routes "
+        "after the 300th were not checked"]
 
 
 def test_more_than_300_integrations_is_refused():

@@ -138,7 +138,7 @@ def _published(pattern: str, text: str) -> bool:
 
 
 ROUTE_PARTS = ["GET", "get", "ANY", "GETT", "POST", "PUT", " ", "/", "//", "{", "}", "+", "id", "x", "a.b", "{id}",
-               "{id+}", "{proxy+}", "%", "$default", "-", "\t", "é", "~", "{a}", "{ab}", "*", "?"]
+               "{id+}", "{proxy+}", "%", "$default", "-", "\t", "é", "~", "{a}", "{ab}", "*", "?", ".", "..", ":"]
 
 
 @settings(max_examples=2000, deadline=None)

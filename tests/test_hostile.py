@@ -94,6 +94,47 @@ def test_every_user_string_is_written_as_a_terraform_literal():
                     assert written[key] == terraform_value(value), (block.address, key)
 
 
+# The same document with a fan-out route and an allow-list authorizer, in two environments of one account whose
+# overrides carry hostile text too: each stack writes every string literally, and no two give AWS one name where AWS
+# keeps names unique (tests/aws_scopes.py).
+HOSTILE_ENVIRONMENTS = HOSTILE.replace(
+    "  security_group_ids: [sg-0c3d4e5f607182930]\n",
+    "  security_group_ids: [sg-0c3d4e5f607182930]\n  vpc_id: vpc-0d4e5f60718293a4b\n  cloud_map_access: nat\n").replace(
+    "authorizers:\n", "authorizers:\n  office: {type: allowlist, cidrs: [203.0.113.0/24]}\n") + f"""  - route: POST /reload
+    service: app
+    authorization: office
+    filter: {{{json.dumps("k" + NASTY[7])}: {json.dumps(NASTY[0])}}}
+    fan_out: {{forward_headers: [x-trace]}}
+environments:
+  dev:
+    api: {{description: {json.dumps(NASTY[3])}}}
+  staging:
+    api: {{description: {json.dumps(NASTY[4] + NASTY[5])}}}
+    namespace: {{name: hostile-ns-staging, description: {json.dumps(NASTY[6])}}}
+"""
+
+
+def test_environments_write_every_string_literally_and_share_no_name():
+    from compiler.language import compile_stacks_text
+    from compiler.terraform.direct import document
+
+    from .aws_scopes import ambiguous_namespaces, shared_names
+    stacks, diagnostics = compile_stacks_text(HOSTILE_ENVIRONMENTS)
+    assert stacks is not None and [name for name, _ in stacks] == ["dev", "staging"], diagnostics
+    documents = {name: document(build(model, stack=name), name) for name, model in stacks}
+    for (name, model), expected in zip(stacks, (NASTY[3], NASTY[4] + NASTY[5])):
+        api = documents[name]["resource"]["aws_apigatewayv2_api"]["api"]
+        assert model.api.description == expected and api["description"] == tf_literal(expected)
+        function = documents[name]["resource"]["aws_lambda_function"]["fanout_post_reload"]
+        assert function["function_name"] == f"hostile-api-{name}-fanout-post_reload"
+        assert function["environment"]["variables"]["FILTER"] == tf_literal(
+            json.dumps({"k" + NASTY[7]: NASTY[0]}, separators=(",", ":")))
+    namespaces = {n: d["resource"]["aws_service_discovery_http_namespace"]["namespace"] for n, d in documents.items()}
+    assert namespaces["staging"]["description"] == tf_literal(NASTY[6])
+    assert namespaces["dev"]["description"] == tf_literal(NASTY[8])
+    assert shared_names(documents) == [] and ambiguous_namespaces(documents) == set()
+
+
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory, moto, tf_env):
     root = tmp_path_factory.mktemp("hostile")

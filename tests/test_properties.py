@@ -15,10 +15,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from compiler.core.diagnostics import render_text
-from compiler.language import compile_text
+from compiler.language import compile_stacks_text, compile_text
 from compiler.terraform.plan import build, tf_literal
 
-from .strategies import documents
+from .aws_scopes import ambiguous_namespaces, shared_names
+from .strategies import documents, environment_documents
 from .terraform import validate_together
 
 
@@ -68,6 +69,25 @@ def test_valid_documents_compile_with_unique_addresses_and_literal_strings(doc):
     written = leaves(terraform_json(model))
     for text in user_strings(doc):
         assert tf_literal(text) in written, text
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(environment_documents())
+def test_valid_documents_with_environments_give_no_two_stacks_one_name_aws_keeps_unique(doc):
+    from compiler.terraform.direct import document
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    stacks, diagnostics = compile_stacks_text(text)
+    assert stacks is not None, text + "\n" + render_text(diagnostics)
+    documents_ = {name: document(build(model, stack=name), name) for name, model in stacks}
+    assert shared_names(documents_) == [], text
+    # Namespaces of one name that two stacks may both see are warned about (once, at the later environment), and
+    # only those.
+    warned = {d.message.split(" both create")[0].rsplit(" and ", 1)[1] for d in diagnostics if d.code == "W408"}
+    assert warned == {later for _, later, _ in ambiguous_namespaces(documents_)}, text
+    for name, model in stacks:  # and each stack keeps what a stack must: unique addresses, literal strings
+        addresses = [b.address for b in build(model, stack=name).blocks]
+        assert len(addresses) == len(set(addresses))
+        assert tf_literal(model.api.description) in leaves(documents_[name])
 
 
 VALIDATE_SAMPLE = 8  # validated together in one Terraform run; the whole property above runs without Terraform

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from typing import Sequence
 
@@ -74,32 +73,18 @@ def synth_command(args) -> int:
                      imports_file=getattr(args, "imports", None))
 
 
-_RESERVED_BUCKET_AFFIXES = (("xn--", "sthree-", "amzn-s3-demo-"),  # prefixes, then suffixes, S3 reserves
-                            ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
-
-
 def state_problem(state: str) -> str:
     """--state s3://BUCKET/KEY: a bucket name S3 accepts and a key of S3's safe characters.
 
     Both go verbatim into the Terraform JSON backend block, so nothing in them may read as an interpolation.
     """
+    from ..language.arns import bucket_problem, state_key_problem
     usage = f"--state {state!r}: expected s3://BUCKET/KEY, e.g. s3://my-tf-state/routes/raft-api.tfstate"
     bucket, slash, key = state.removeprefix("s3://").partition("/")
     if not state.startswith("s3://") or not slash or not key:
         return usage
-    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket) or ".." in bucket \
-            or re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", bucket) \
-            or bucket.startswith(_RESERVED_BUCKET_AFFIXES[0]) or bucket.endswith(_RESERVED_BUCKET_AFFIXES[1]):
-        return (f"{usage}; the bucket name must be 3-63 lowercase letters, digits, dots and hyphens, start and end "
-                "with a letter or digit, have no two adjacent dots, not look like an IP address and not use a "
-                "prefix or suffix S3 reserves")
-    if len(key.encode()) > 1024:
-        return f"{usage}; the key is longer than 1024 bytes"
-    if not re.fullmatch(r"[A-Za-z0-9!_.*'()/-]+", key):
-        return f"{usage}; the key may hold only letters, digits, / and !-_.*'() (S3's safe characters)"
-    if any(segment in ("", ".", "..") for segment in key.split("/")):
-        return f"{usage}; the key must not start or end with /, or have empty, . or .. segments"
-    return ""
+    problem = bucket_problem(bucket) or state_key_problem(key)
+    return f"{usage}; {problem}" if problem else ""
 
 
 def run_synth(file: str, out: str, stack: str | None = None, local_endpoint: str | None = None,

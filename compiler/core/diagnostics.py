@@ -51,6 +51,11 @@ CODES: dict[str, str] = {
     "E313": "admin route without authorization",
     "E314": "text that CDKTF would turn into a reference (its token marker)",
     "E315": "environment not declared, or not chosen where a command reads one",
+    "E316": "route keys API Gateway refuses side by side (two variable names at one level of the path)",
+    "E317": "two environments would give AWS one name where it keeps names unique (account and region, VPC, "
+            "namespace, function)",
+    "E318": "two environments would share a stack directory or a Terraform state",
+    "E319": "an ARN in another partition or region than where AWS needs it",
     "W400": "YAML boolean or number used as a Cloud Map attribute value",
     "W401": "filter matches none of the service's static instances",
     "W402": "service has no health check",
@@ -59,6 +64,9 @@ CODES: dict[str, str] = {
     "W405": "filter key is an ECS system attribute",
     "W406": "fan-out route without a declared way to reach Cloud Map from the VPC (endpoint or NAT)",
     "W407": "mutual TLS on the custom domain while the execute-api endpoint is still enabled",
+    "W408": "two environments create Cloud Map namespaces of one name that clients cannot tell apart",
+    "W409": "static instance on a loopback address: `serve` reaches it, a deployed VPC link cannot",
+    "W410": "routes.yaml names no region, and an ARN it gives works in one region only",
 }
 
 

@@ -104,17 +104,72 @@ def allowlist(key: str) -> str:
     return f"allowlist_{slug(key)}"
 
 
-FUNCTION_NAME = 64  # Lambda FunctionName
+# --- names in AWS ---------------------------------------------------------------------------------------------
+# Each name the stack gives AWS, with the scope in which AWS keeps it unique. Where that scope is wider than one
+# stack (an account and region, a VPC, a function's policy), the name carries the environment, so two environments
+# of one routes.yaml can live in one account; a file without environments keeps the names it always had.
+#   Lambda function, its log group /aws/lambda/<function>  account + region      function_name, lambda_log_group
+#   IAM role                                              account (no case)      role_prefix (+ Terraform's suffix)
+#   security group                                         VPC (no case)          security_group
+#   permission statement on a Lambda function              the function's policy  authorizer_statement
+#   inline role policy                                     the role               (fixed names; one role per function)
+#   VPC link, HTTP API, stage, authorizer                  not unique / the API   (the VPC link carries it anyway)
+# Names the user writes (namespaces, log group names, custom domains) reach AWS as written; two environments that
+# would share one are refused by compiler.language.scopes.
+
+FUNCTION_NAME = 64  # Lambda FunctionName: "If you specify only the function name, it is limited to 64 characters"
+STATEMENT_ID = 100  # lambda:AddPermission StatementId, ([a-zA-Z0-9-_]+)
+ROLE_PREFIX = 38  # IAM RoleName is 1-64 characters; Terraform's name_prefix appends a 26-character unique suffix
 
 
-def function_name(api_name: str, kind: str, ident: str) -> str:
-    """The Lambda function's name in AWS: `<api>-<kind>-<ident>`, in the characters Lambda accepts
-    ([A-Za-z0-9_-], at most 64); a longer one keeps a prefix and a digest of the whole, so it stays unique.
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
-    `raft-api`, `fanout`, `reload` -> `raft-api-fanout-reload`.
-    """
-    text = f"{api_name}-{kind}-{ident}"
+
+def _lambda_text(text: str, limit: int) -> str:
+    """`text` in the characters Lambda accepts ([A-Za-z0-9_-]); a longer one keeps a prefix and a digest of the
+    whole, so it stays unique."""
     clean = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "-" for c in text)
-    if len(clean) <= FUNCTION_NAME:
+    if len(clean) <= limit:
         return clean
-    return f"{clean[:FUNCTION_NAME - 9]}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+    return f"{clean[:limit - 9]}-{_digest(text)}"
+
+
+def function_name(api_name: str, kind: str, ident: str, environment: str | None = None) -> str:
+    """The Lambda function's name in AWS: `<api>-<kind>-<ident>`, in an environment `<api>-<environment>-<kind>-
+    <ident>` (function names are unique per account and region); [A-Za-z0-9_-], at most 64 characters.
+
+    `raft-api`, `fanout`, `reload` -> `raft-api-fanout-reload`; in staging `raft-api-staging-fanout-reload`.
+    """
+    return _lambda_text(f"{api_name}-{environment}-{kind}-{ident}" if environment else f"{api_name}-{kind}-{ident}",
+                        FUNCTION_NAME)
+
+
+def lambda_log_group(function: str) -> str:
+    """The log group Lambda writes a function's logs to: its name is fixed by the function's."""
+    return f"/aws/lambda/{function}"
+
+
+def role_prefix(function: str) -> str:
+    """The `name_prefix` of a function's role: IAM role names are account-wide (function names are per region), so
+    Terraform completes a readable prefix with a unique suffix."""
+    return function[:ROLE_PREFIX - 1].rstrip("-_") + "-"
+
+
+def security_group(api_name: str, kind: str, ident: str, environment: str | None = None) -> str:
+    """A security group's name: unique per VPC regardless of case, and never starting with `sg-` (CreateSecurityGroup:
+    "Names are case-insensitive and must be unique within the VPC ... Can't start with sg-"). Named like the function
+    it guards, and carrying the environment as the function's name does."""
+    name = function_name(api_name, kind, ident, environment)
+    return f"cmr-{name}" if name.lower().startswith("sg-") else name
+
+
+def authorizer_statement(key: str, environment: str | None = None) -> str:
+    """The statement id of API Gateway's permission to invoke an authorizer's function: unique per function policy,
+    and a `lambda` authorizer's function may serve other stacks (dev and staging alike) in its account. At most 100
+    characters of [A-Za-z0-9_-]."""
+    return _lambda_text(f"AllowApiGatewayAuthorizer-{environment}-{key}" if environment
+                        else f"AllowApiGatewayAuthorizer-{key}", STATEMENT_ID)
+
+
+FAN_OUT_STATEMENT = "AllowApiGatewayInvoke"  # on the fan-out's own function: unique in its policy

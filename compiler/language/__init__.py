@@ -48,13 +48,18 @@ def compile_stacks_text(text: str, file: str = "routes.yaml",
 
 
 def _compile(load, file: str, compile_document=None):
-    """Read fast (libyaml) first; a file with anything to report is read again by PyYAML, whose positions the
-    diagnostics use, so what a user sees never depends on which parser read the file."""
+    """Read fast (libyaml's events; PyYAML's parser where libyaml would place a position differently), then compile.
+    Either read gives the same data and positions, so diagnostics are placed from it: a file is read once.
+
+    A file with more routes than an API can hold was read with the first ROUTE_QUOTA only (loader): everything else
+    is checked as usual, and the quota is reported at `routes` with the file's real count."""
     compile_document = compile_document or _from_document
     document, problems = load(True)
     model, diagnostics = compile_document(document, problems, file)
-    if diagnostics and document is not None and document.fast:
-        model, diagnostics = compile_document(*load(False), file)
+    if document is not None and document.routes_total is not None:
+        from .rules import route_quota
+        pos = document.source.value(("routes",))
+        model, diagnostics = None, at_file(diagnostics + route_quota(document.routes_total, pos.line, pos.col), file)
     return model, diagnostics
 
 
@@ -78,10 +83,8 @@ def _one(environment: str | None):
 
 
 def _stacks(document, problems, file: str, only: Sequence[str] | None) -> tuple[list[Stack] | None, list[Diagnostic]]:
-    from dataclasses import replace
-
     from ..core.diagnostics import has_errors
-    from . import environments, spec, validator
+    from . import environments, scopes, spec, validator
     if document is None:
         return None, at_file(problems, file)
     only = list(dict.fromkeys(only)) if only else None  # `--env dev --env dev` is one stack
@@ -101,18 +104,28 @@ def _stacks(document, problems, file: str, only: Sequence[str] | None) -> tuple[
         checked, shape_problems = spec.check(merged.document)
         _, diagnostics = validator.validate(checked, shape_problems)
         return None, at_file(found + diagnostics, file)
-    per_environment, locs, models = {}, {}, []
-    for name in only or declared:
-        environment = environments.merge(document, name, declared[name])
-        checked, shape_problems = spec.check(environment.document)
-        checked.environment = name
-        model, per_environment[name] = validator.validate(checked, environment.problems + shape_problems)
-        locs[name] = environment.locs
-        models.append((name, model and replace(model, state=environment.state)))
-    diagnostics = found + environments.combine(per_environment, locs)
+    merged = {name: environments.merge(document, name, declared[name]) for name in only or declared}
+    per_environment, models = {}, []
+    for name, environment in merged.items():
+        model, per_environment[name] = _environment_model(environment)
+        models.append((name, model))
+    diagnostics = found + environments.combine(per_environment, {n: e.locs for n, e in merged.items()})
+    if not has_errors(diagnostics):  # names two environments would both give AWS, where it keeps them unique
+        diagnostics += scopes.collisions(models, lambda n, p: environments.locate(document, merged[n], p))
     if has_errors(diagnostics):
         return None, at_file(diagnostics, file)
     return models, at_file(diagnostics, file)
+
+
+def _environment_model(environment) -> tuple[Model | None, list[Diagnostic]]:
+    """One environment's document (its overrides merged in) -> its model, with its state, and diagnostics."""
+    from dataclasses import replace
+
+    from . import spec, validator
+    checked, shape_problems = spec.check(environment.document)
+    checked.environment = environment.name
+    model, diagnostics = validator.validate(checked, environment.problems + shape_problems)
+    return model and replace(model, state=environment.state), diagnostics
 
 
 def _from_document(document, problems, file: str) -> tuple[Model | None, list[Diagnostic]]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from ..core.diagnostics import Diagnostic, did_you_mean, loc_text
+from .arns import bucket_problem, state_key_problem
 from .loader import Document, Path, SourceMap
 from .model import default_vpc_link_name
 from .schema import ENVIRONMENT, ENVIRONMENT_NAME, OVERRIDABLE, ROOT, Map, Obj, Type
@@ -63,12 +64,10 @@ def declared(document: Document) -> tuple[dict[str, dict] | None, list[Diagnosti
     if len(block) > limit:
         report(path, "E206", f"environments has {len(block)} entries; at most {limit} are allowed")
     found: dict[str, dict] = {}
+    folded: dict[str, str] = {}  # lower-cased name -> the name as first written
     for name, entry in block.items():
         at = path + (name,)
-        if not re.match(ENVIRONMENT_NAME, name):
-            report(at, "E204", f"environment name {name!r} is not valid",
-                   "1-64 letters, digits, '-' or '_', starting with a letter: it names the stack directory "
-                   "(cdktf.out/stacks/<name>) and the state file", at_key=True)
+        if not _name_usable(name, folded, lambda *args: report(at, *args, at_key=True)):
             continue
         if entry is None:  # `dev:` with nothing under it: the document as it is
             found[name] = {}
@@ -88,7 +87,7 @@ def declared(document: Document) -> tuple[dict[str, dict] | None, list[Diagnosti
                 continue
             if key == "state":
                 checked = _check(ENVIRONMENT.fields["state"].type, value, at + (key,), source, problems)
-                if checked is not INVALID:
+                if checked is not INVALID and _state_location(checked, at + (key,), report):
                     overrides[key] = checked
                 continue
             if key in ("services", "authorizers") and isinstance(value, dict) and isinstance(data.get(key), dict):
@@ -102,7 +101,47 @@ def declared(document: Document) -> tuple[dict[str, dict] | None, list[Diagnosti
                 value = {k: v for k, v in value.items() if k in data[key]}
             overrides[key] = value
         found[name] = overrides
+    _shared_state(found, report)
     return found, problems
+
+
+def _name_usable(name: str, folded: dict[str, str], report) -> bool:
+    """An environment name names a directory and a state file: the pattern, and no other name but for case."""
+    if not re.match(ENVIRONMENT_NAME, name):
+        report("E204", f"environment name {name!r} is not valid", "1-64 letters, digits, '-' or '_', starting with "
+               "a letter: it names the stack directory (cdktf.out/stacks/<name>) and the state file")
+        return False
+    first = folded.setdefault(name.lower(), name)
+    if first != name:
+        report("E318", f"environments {first} and {name} differ only in case: on a case-insensitive file system "
+               f"(macOS, Windows) they share the stack directory cdktf.out/stacks/{first} and the state file "
+               f"terraform.{first}.tfstate", "give the environment a name of its own")
+        return False
+    return True
+
+
+def _state_location(state: str, at: Path, report) -> bool:
+    """An environment's `state:` must be an object S3 and Terraform's backend accept (as `synth --state` must)."""
+    bucket, _, key = state.removeprefix("s3://").partition("/")
+    problem = bucket_problem(bucket) or state_key_problem(key)
+    if problem:
+        report(at, "E204", f"state {state!r}: {problem}", "for example: s3://my-tf-state/routes/prod.tfstate")
+    return not problem
+
+
+def _shared_state(found: dict[str, dict], report) -> None:
+    """Two environments with one S3 state object would be one Terraform state: the second stack's plan would take
+    over (and delete) the first's resources. Refused at the second."""
+    owners: dict[str, str] = {}
+    for name, overrides in found.items():
+        state = overrides.get("state")
+        if state is None:
+            continue
+        first = owners.setdefault(state, name)
+        if first != name:
+            report((KEY, name, "state"), "E318", f"environments {first} and {name} keep their state in one S3 object "
+                   f"({state}): the second stack's plan would take over, and delete, the first's resources",
+                   f"give {name} a state key of its own, e.g. {state.rsplit('/', 1)[0]}/{name}.tfstate")
 
 
 def merge(document: Document, name: str, overrides: dict) -> Environment:
@@ -221,6 +260,18 @@ class _Merger:
             self.problems.append(Diagnostic(pos.line, pos.col, "E204", f"the VPC link would be named {name[:40]!r}... ({size} bytes); AWS allows "
                                             f"{MAX_NAME_BYTES}", "set vpc_link.name, or shorten api.name",
                                             loc="api.name"))
+
+
+def locate(document: Document, environment: Environment, path: Path) -> tuple[int, int, str]:
+    """Where to report a problem with environment's value at document `path`: at its override when the environment
+    writes one (or one of the keys above it), else at the environment's own key, whose overrides would fix it."""
+    for n in range(len(path), 0, -1):
+        written = environment.locs.get(loc_text(path[:n]))
+        if written is not None:
+            pos = environment.document.source.value(path[:n])
+            return pos.line, pos.col, written
+    pos = document.source.key((KEY, environment.name))
+    return pos.line, pos.col, loc_text((KEY, environment.name))
 
 
 def combine(found: dict[str, list[Diagnostic]], locs: dict[str, dict[str, str]] | None = None) -> list[Diagnostic]:

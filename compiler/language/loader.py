@@ -29,7 +29,15 @@ import yaml
 import yaml.composer
 import yaml.cyaml
 import yaml.resolver
-from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.scanner import Scanner
 
@@ -54,6 +62,9 @@ _REFUSED = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_N
 # The same set in the raw text, less the three characters YAML itself uses to lay out lines. Comments are
 # included: YAML 1.1 ends a comment at U+2028, so what follows it would be read as content nobody sees.
 _RAW_REFUSED = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_NONCHARACTERS}]")
+# The same set without the astral noncharacters: a class holding characters beyond U+FFFF makes every search an
+# order of magnitude slower (0.4 s for a 1 MiB file), so the astral ones are looked for only in a text that has any.
+_RAW_REFUSED_BMP = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _YAML_BREAKS = "\x85\u2028\u2029"  # line breaks in YAML 1.1 (PyYAML) but not in editors or YAML 1.2
 _AS_SHOWN = {ord(c): " " for c in _YAML_BREAKS}
 _CHARACTER_NAMES = {0x00: "NUL", 0x07: "BELL", 0x08: "BACKSPACE", 0x09: "TAB", 0x0A: "LINE FEED",
@@ -97,7 +108,8 @@ class SourceMap:
 class Document:
     data: Any
     source: SourceMap
-    fast: bool = False  # read through libyaml's events: same data, but positions are PyYAML's only when False
+    fast: bool = False  # read through libyaml's events (the same data and positions as PyYAML's path)
+    routes_total: int | None = None  # more routes than an API holds: how many; `data` has the first ROUTE_QUOTA
 
 
 def path_name(path: Path) -> str:
@@ -130,13 +142,38 @@ class Lines:
         return len(self.starts)
 
 
+ROUTE_QUOTA = 300  # routes per HTTP API, and (one integration each) integrations per API: rules.MAX_ROUTES
+ROUTES = "routes"
+
+
 class _StrictComposer:
-    """Refuses aliases, anchors, explicit tags and deep nesting while composing (for either parser below)."""
+    """Refuses aliases, anchors, explicit tags and deep nesting while composing (for either parser below).
+
+    A file cannot hold more routes than an HTTP API does (ROUTE_QUOTA), and each route costs a node tree, a
+    conversion and a validation: the top-level `routes` list keeps its first ROUTE_QUOTA items, and the events of
+    the others are only counted (still refusing anchors, aliases, tags and deep nesting). `routes_total` is then the
+    list's real length, which the quota error reports (compiler.language._compile); None when nothing was left out.
+    """
 
     _depth = 0
+    _routes_next = False
+    routes_total: int | None = None
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
+        self._refuse(event)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused("E106", event.start_mark, f"nesting deeper than {MAX_DEPTH} levels",
+                           "flatten the document")
+        self._routes_next = self._depth == 2 and isinstance(index, ScalarNode) and index.value == ROUTES
+        try:
+            return yaml.composer.Composer.compose_node(self, parent, index)
+        finally:
+            self._depth -= 1
+
+    @staticmethod
+    def _refuse(event) -> None:
         if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
             raise _Refused("E103", event.start_mark, "anchors and aliases (&name, *name) are not allowed",
                            "write the value out in full; routes files are reviewed line by line")
@@ -145,14 +182,47 @@ class _StrictComposer:
             if event.tag not in _CORE_TAGS:
                 raise _Refused("E104", event.start_mark, f"the YAML tag {tag} is not allowed",
                                "remove the tag; quote the value if it must be a string")
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise _Refused("E106", event.start_mark, f"nesting deeper than {MAX_DEPTH} levels",
-                           "flatten the document")
-        try:
-            return yaml.composer.Composer.compose_node(self, parent, index)
-        finally:
-            self._depth -= 1
+
+    def compose_sequence_node(self, anchor: Any) -> SequenceNode:
+        if not self._routes_next:
+            return yaml.composer.Composer.compose_sequence_node(self, anchor)
+        self._routes_next = False
+        start = self.get_event()
+        tag = start.tag if start.tag not in (None, "!") else self.resolve(SequenceNode, None, start.implicit)
+        node = SequenceNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        count = 0
+        while not self.check_event(SequenceEndEvent):
+            if count < ROUTE_QUOTA:
+                node.value.append(self.compose_node(node, count))
+            else:
+                self._skip_node()
+            count += 1
+        node.end_mark = self.get_event().end_mark
+        if count > ROUTE_QUOTA:
+            self.routes_total = count
+        return node
+
+    def _skip_node(self) -> None:
+        """Consume one node's events without composing it, refusing what compose_node refuses (a file of 1 MiB
+        has ~30,000 routes: this loop is most of what refusing it costs)."""
+        depth, get_event = 0, self.get_event
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is ScalarEvent or kind is SequenceStartEvent or kind is MappingStartEvent:
+                if event.anchor is not None or event.tag not in (None, "!"):
+                    self._refuse(event)  # a core tag (!!str) is fine: _refuse raises for the rest
+                if kind is not ScalarEvent:
+                    depth += 1
+                    if self._depth + depth > MAX_DEPTH:
+                        raise _Refused("E106", event.start_mark, f"nesting deeper than {MAX_DEPTH} levels",
+                                       "flatten the document")
+            elif kind is SequenceEndEvent or kind is MappingEndEvent:
+                depth -= 1
+            else:
+                self._refuse(event)  # an alias
+            if depth == 0:
+                return
 
 
 class _StrictLoader(_StrictComposer, yaml.SafeLoader):
@@ -162,8 +232,12 @@ class _StrictLoader(_StrictComposer, yaml.SafeLoader):
 class _FastStrictLoader(_StrictComposer, yaml.cyaml.CParser, yaml.composer.Composer, yaml.resolver.Resolver):
     """The same strict composer fed by libyaml's C parser: about 7x faster on a 300-route file.
 
-    libyaml marks some positions differently from PyYAML (an empty value one column later), and counts offsets in
-    bytes: so it reads only ASCII text, and callers re-read with PyYAML before reporting any diagnostic.
+    It gives the data and the positions PyYAML's path gives (marks count characters, as PyYAML's do), except in
+    the cases it leaves to that path: an empty plain value (libyaml marks it a column later), a U+FEFF after the
+    start (libyaml drops it, PyYAML keeps it in the text) and a tab (libyaml takes `key:<TAB>value` as a mapping,
+    PyYAML refuses the tab). tests/test_fast_reader.py holds the two paths
+    equal over the examples, the diagnostics corpus and generated YAML of every syntax, so a diagnostic is placed
+    from the fast read directly: no second read.
     """
 
     def __init__(self, stream: str) -> None:
@@ -208,11 +282,11 @@ def decode(raw: bytes) -> tuple[str | None, list[Diagnostic]]:
 def load_text(text: str, fast: bool = False) -> tuple[Document | None, list[Diagnostic]]:
     """Parse one YAML document into plain data and positions; never raises for bad input.
 
-    `fast` reads through libyaml when it can (ASCII text, no problem found); anything else takes PyYAML's path,
-    whose positions are the ones diagnostics report.
+    `fast` reads through libyaml when it can (no problem found, no tab, no U+FEFF but a leading byte order mark);
+    anything else takes PyYAML's path. Both give the same data and positions (_FastStrictLoader).
     """
     text = text.removeprefix("\ufeff")  # a byte order mark is no column an editor shows
-    if fast and FAST and text.isascii() and text.strip():
+    if fast and _fast_eligible(text):
         document = _load_fast(text)
         if document is not None:
             return document, []
@@ -257,7 +331,7 @@ def load_text(text: str, fast: bool = False) -> tuple[Document | None, list[Diag
         return None, [Diagnostic(0, 0, "E100", "the file is empty", "start from the bundled routes.yaml")]
     source = SourceMap()
     data = _Converter(lines, source, problems).convert(root, ())
-    return (None if problems else Document(data, source)), problems
+    return (None if problems else Document(data, source, routes_total=loader.routes_total)), problems
 
 
 # --- characters -------------------------------------------------------------------------------------------
@@ -659,9 +733,14 @@ def _explain_flow(close: str, got: str, at: Pos, start: Pos, lines: Lines) -> _E
             f"add ',' before `{word}`" if word else "add ',' between the entries")
 
 
+def _fast_eligible(text: str) -> bool:
+    """Whether libyaml reads `text` as PyYAML does (_FastStrictLoader): no tab, no U+FEFF, something to read."""
+    return FAST and "\ufeff" not in text and "\t" not in text and bool(text.strip())
+
+
 def _load_fast(text: str) -> Document | None:
     """The document through libyaml, or None when anything at all is unusual (then PyYAML reads it)."""
-    if "\x00" in text or _RAW_REFUSED.search(text):
+    if "\x00" in text or _RAW_REFUSED_BMP.search(text) or (max(text) > "\uffff" and _RAW_REFUSED.search(text)):
         return None
     loader = None
     try:
@@ -682,7 +761,7 @@ def _load_fast(text: str) -> Document | None:
     problems: list[Diagnostic] = []
     source = SourceMap()
     data = _Converter(Lines(text), source, problems).convert(root, ())
-    return None if problems else Document(data, source, fast=True)
+    return None if problems else Document(data, source, fast=True, routes_total=loader.routes_total)
 
 
 def _scalars(root: Node):

@@ -14,8 +14,17 @@ from ..core.diagnostics import did_you_mean
 
 METHODS = ("ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 MAX_PATH = 1000  # characters (aws-cdk's HttpRouteKey limit)
-PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._~:@!$&'()*,;=+-]+$")
+# CreateRoute checks every path part against one expression and answers 400 BadRequestException "One or more path
+# parts appear to be invalid. Parts are validated against this regular expression: ^(\{[\w.-]+\+?\}|[a-zA-Z0-9._-]+)$"
+# (a real deploy, anomalyco/sst#207); an AWS reviewer quotes the current one with ':' added,
+# ^(\{[\w.:-]+\+?\}|[a-zA-Z0-9.:_-]+)$ (aws/aws-lambda-dotnet PR #1911). Literal parts: the newer set (':' included);
+# parameter names: the set both agree on.
+PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._:-]+$")
 PARAM = re.compile(r"^\{([A-Za-z0-9_.-]+)(\+?)\}$")
+# `.` and `..` pass that expression, but no client sends them: RFC 3986 section 5.2.4 ("Remove Dot Segments") has
+# every URI resolver drop them (browsers, curl without --path-as-is, HTTP libraries), so such a route could never be
+# called as written.
+DOT_SEGMENTS = (".", "..")
 
 
 @dataclass(frozen=True)
@@ -54,23 +63,34 @@ class RouteKey:
         segments = path[1:].split("/") if path != "/" else []
         seen: set[str] = set()
         for i, segment in enumerate(segments):
-            if not segment:
-                return None, f"path {path!r} has an empty segment ('//')", "remove the extra '/'"
-            param = PARAM.match(segment)
-            if param:
-                name, greedy = param.groups()
-                if greedy and i != len(segments) - 1:
-                    return None, f"greedy parameter {segment} must be the last segment", f"move {segment} to the end"
-                if name in seen:
-                    return None, f"parameter {{{name}}} appears twice in {path!r}", "give each parameter its own name"
-                seen.add(name)
-            elif "{" in segment or "}" in segment:
-                return (None, f"segment {segment!r} mixes a parameter with text",
-                        "a parameter must be a whole segment: /{name}")
-            elif not PATH_SEGMENT.match(segment):
-                return (None, f"segment {segment!r} has characters not allowed in a route path",
-                        "use letters, digits and . _ ~ -")
+            problem = _segment_problem(path, segment, last=i == len(segments) - 1, seen=seen)
+            if problem:
+                return (None, *problem)
         return cls(method, path), "", ""
+
+
+def _segment_problem(path: str, segment: str, last: bool, seen: set[str]) -> Optional[tuple[str, str]]:
+    """(problem, hint) for one path part of `path`, or None; a parameter's name is added to `seen`."""
+    if not segment:
+        return f"path {path!r} has an empty segment ('//')", "remove the extra '/'"
+    param = PARAM.match(segment)
+    if param:
+        name, greedy = param.groups()
+        if greedy and not last:
+            return f"greedy parameter {segment} must be the last segment", f"move {segment} to the end"
+        if name in seen:
+            return f"parameter {{{name}}} appears twice in {path!r}", "give each parameter its own name"
+        seen.add(name)
+        return None
+    if "{" in segment or "}" in segment:
+        return f"segment {segment!r} mixes a parameter with text", "a parameter must be a whole segment: /{name}"
+    if segment in DOT_SEGMENTS:
+        return (f"segment {segment!r} in {path!r} is a dot segment, which clients remove before they send a request "
+                "(RFC 3986 5.2.4), so no request reaches this route as written", "name the segment, or leave it out")
+    if not PATH_SEGMENT.match(segment):
+        return (f"segment {segment!r} has characters API Gateway refuses in a route path",
+                "use letters, digits and . _ : - (CreateRoute's rule for path parts)")
+    return None
 
 
 parse_route_key = RouteKey.parse  # the name earlier versions exported (validator.parse_route_key)

@@ -15,7 +15,8 @@ from typing import Callable, Iterator
 from ..core import names
 from ..core.diagnostics import Diagnostic, did_you_mean, loc_text
 from ..handlers import settings as fanout_settings
-from .loader import Path
+from . import arns
+from .loader import ROUTE_QUOTA, Path
 from .model import (
     DEFAULT_TIMEOUT_MS,
     ECS_ATTRIBUTES,
@@ -26,13 +27,13 @@ from .model import (
     Authorization,
     default_log_group,
 )
-from .routekeys import RouteKey
+from .routekeys import PARAM, RouteKey
 from .routekeys import normalised as normalised_key
-from .schema import JWT_IDENTITY, JWT_ISSUER, LOG_GROUP_NAME
+from .schema import IPV4, JWT_IDENTITY, JWT_ISSUER, LOG_GROUP_NAME
 from .spec import Spec
 
-MAX_ROUTES = 300  # HTTP API quota, raisable on request
-MAX_INTEGRATIONS = 300  # HTTP API quota, not raisable
+MAX_ROUTES = ROUTE_QUOTA  # HTTP API quota, raisable on request (a file is read up to it: loader.ROUTE_QUOTA)
+MAX_INTEGRATIONS = ROUTE_QUOTA  # HTTP API quota, not raisable
 MAX_CUSTOM_ATTRIBUTES = 30  # RegisterInstance
 MAX_ATTRIBUTE_CHARS = 5000  # RegisterInstance: sum of all keys and values
 MAX_URI = 2048  # CreateIntegration IntegrationUri
@@ -129,12 +130,60 @@ def check_routes(ctx: Context) -> None:
         else:
             seen[normalised] = path
     count = sum(1 for _ in ctx.routes())
+    pos = ctx.source.value(("routes",))
+    ctx.problems += route_quota(count, pos.line, pos.col)
+
+
+def route_quota(count: int, line: int, col: int) -> list[Diagnostic]:
+    """E309 for a file of `count` routes over the API's quotas, at `routes`. The loader reads at most ROUTE_QUOTA
+    of them (a larger file costs no more to refuse), which the hint says when it did."""
+    unread = f"; the routes after the {ROUTE_QUOTA}th were not checked" if count > ROUTE_QUOTA else ""
+    found = []
     if count > MAX_ROUTES:
-        ctx.report(("routes",), "E309", f"{count} routes; an HTTP API allows {MAX_ROUTES}",
-                   "ask AWS for a higher 'Routes per API' quota, then split the file or raise the limit here")
+        found.append(Diagnostic(line, col, "E309", f"{count} routes; an HTTP API allows {MAX_ROUTES}",
+                                "ask AWS for a higher 'Routes per API' quota, then split the file or raise the limit "
+                                "here" + unread, loc="routes"))
     if count > MAX_INTEGRATIONS:  # every route has its own integration (see compiler.terraform.plan)
-        ctx.report(("routes",), "E309", f"{count} routes need {count} integrations; an HTTP API allows "
-                   f"{MAX_INTEGRATIONS} and that quota cannot be raised", "split the routes over two APIs")
+        found.append(Diagnostic(line, col, "E309", f"{count} routes need {count} integrations; an HTTP API allows "
+                                f"{MAX_INTEGRATIONS} and that quota cannot be raised",
+                                "split the routes over two APIs" + unread, loc="routes"))
+    return found
+
+
+def check_route_variables(ctx: Context) -> None:
+    """One variable name per level: API Gateway refuses a route whose path variable at some level has another name
+    than another route's at the same level, with 409 ConflictException "The provided route key "GET /public/orgs/
+    {orgId}/stages/{stageId}/questions" has a conflicting variable on the same hierarchical level as "GET /public/
+    orgs/{orgId}/stages/{stage_id}/questions"" (a real deploy, plutomi/plutomi#271). The level is the path before
+    the variable, whatever the method (REST APIs, whose resource tree HTTP APIs share the vocabulary of, refuse the
+    same across methods: "A sibling ({bizId}) of this resource already has a variable path part -- only one is
+    allowed"); this tool maps no path parameter, so one name per level costs nothing. A greedy variable is compared
+    with greedy ones only: `ANY /{proxy+}` beside `GET /{id}` is the documented pattern."""
+    first: dict[tuple[tuple[str, ...], bool], tuple[str, Path, str]] = {}  # (level, greedy) -> (name, path, key)
+    for path, route in ctx.routes():
+        text = route.get("route")
+        key = RouteKey.parse(text)[0] if isinstance(text, str) else None
+        if key is None or not key.path:
+            continue
+        segments = key.path[1:].split("/")
+        level: tuple[str, ...] = ()  # the path before this segment, every variable written as {} or {+}
+        for i, segment in enumerate(segments):
+            variable = PARAM.match(segment)
+            if variable:
+                name, greedy = variable[1], bool(variable[2])
+                seen = first.setdefault((level, greedy), (name, path, text))
+                if seen[0] != name:
+                    _conflicting_variable(ctx, path, text, "/" + "".join(s + "/" for s in segments[:i]), segment, seen)
+                    break
+            level += ("{+}" if variable and variable[2] else "{}" if variable else segment,)
+
+
+def _conflicting_variable(ctx: Context, path: Path, text: str, before: str, segment: str,
+                          seen: tuple[str, Path, str]) -> None:
+    other = segment.replace(segment[1:-1].rstrip("+"), seen[0], 1)
+    ctx.report(path + ("route",), "E316", f"route {text!r} has {segment} after {before!r} where route {seen[2]!r} "
+               f"(at {ctx.where(seen[1] + ('route',))}) has {other}: API Gateway refuses two variable names at one "
+               "level of the path (ConflictException)", f"write {other} in both routes")
 
 
 def check_route_ids(ctx: Context) -> None:
@@ -388,11 +437,8 @@ def _check_instances(ctx: Context, at: Path, service: dict) -> None:
             seen[instance_id] = ip
         address = instance.get("ipv4")
         if address is not None:
-            try:
-                parsed = ipaddress.IPv4Address(address)
-            except ValueError:
-                ctx.report(ip + ("ipv4",), "E308", f"{address!r} is not an IPv4 address", "for example 10.0.1.10")
-            else:
+            parsed = _instance_address(ctx, ip + ("ipv4",), address)
+            if parsed is not None:
                 if service.get("health_check") == "route53" and not parsed.is_global:
                     # Route 53 health checkers run on the internet and refuse private, shared and reserved ranges.
                     ctx.report(ip + ("ipv4",), "E307", f"Route 53 cannot health-check {address}: it is not a public "
@@ -408,6 +454,40 @@ def _check_instances(ctx: Context, at: Path, service: dict) -> None:
                        f"Cloud Map allows {MAX_ATTRIBUTE_CHARS}")
         for key, value in attributes.items():
             _check_attribute(ctx, ip + ("attributes", key), key, value, "attribute")
+
+
+IPV4_DOTTED = re.compile(IPV4)
+# Addresses an instance can never be reached at through a VPC link, and that a fan-out function must never call:
+# "this network" (RFC 791), link-local with the instance metadata service at 169.254.169.254 (RFC 3927), multicast
+# (RFC 5771) and the reserved block up to the limited broadcast address 255.255.255.255 (RFC 1112, RFC 919).
+UNREACHABLE = tuple(ipaddress.IPv4Network(n) for n in ("0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"))
+LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+
+
+def _instance_address(ctx: Context, path: Path, address: str) -> ipaddress.IPv4Address | None:
+    """A static instance's AWS_INSTANCE_IPV4: four ASCII decimal octets, in a range a VPC link can reach (loopback
+    only warns: `serve` runs the instances locally)."""
+    try:
+        parsed = ipaddress.IPv4Address(address) if IPV4_DOTTED.match(address) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        ctx.report(path, "E308", f"{address!r} is not an IPv4 address", "for example 10.0.1.10")
+        return None
+    network = next((n for n in UNREACHABLE if parsed in n), None)
+    if network is not None:
+        ctx.report(path, "E308", f"{address} is in {network} ({_RANGE_NAMES[str(network)]}): no VPC link reaches an "
+                   "instance there, and a fan-out route would call it", "use the instance's private address in the VPC")
+        return None
+    if parsed in LOOPBACK:
+        ctx.report(path, "W409", f"{address} is a loopback address: `serve` reaches it on this machine, but the VPC "
+                   "link of a deployed stack cannot", "use the instance's private address in the VPC for a stack "
+                   "you deploy")
+    return parsed
+
+
+_RANGE_NAMES = {"0.0.0.0/8": "'this network'", "169.254.0.0/16": "link-local, where the instance metadata service is",
+                "224.0.0.0/4": "multicast", "240.0.0.0/4": "reserved, up to the broadcast address 255.255.255.255"}
 
 
 def check_authorization(ctx: Context) -> None:
@@ -667,7 +747,119 @@ def check_api(ctx: Context) -> None:
                    "add custom_domain, or remove disable_execute_api_endpoint", at_key=True)
 
 
+# What the user names by ARN, and where AWS needs it. A regional custom domain's certificate: ACM certificates are
+# regional and API Gateway reads it in the domain's region (the edge-optimized page says the opposite case out loud:
+# "You must request or import a certificate for your edge-optimized custom domain name in the US East (N. Virginia)
+# - us-east-1 Region", docs.aws.amazon.com/apigateway/latest/developerguide/how-to-edge-optimized-custom-domain-name.html;
+# this tool makes REGIONAL domains only). A log group's KMS key: the key policy names the regional principal
+# logs.<region>.amazonaws.com, and a key elsewhere is "The specified KMS Key Id could not be found" (CloudWatch Logs
+# encrypt-log-data-kms.html; hashicorp/terraform#24194). A Lambda authorizer: another account may own it ("Each
+# account can be in any region"), but API Gateway invokes it in the API's region: "Functions from 'us-west-2' are not
+# reachable in this region ('us-east-1')" (aws/aws-cdk#17458). A Cloud Map service by ARN: the VPC link and the
+# private integration are regional, so its service is in the API's region. An IAM role has no region, only a
+# partition.
+REGIONAL_ARNS = (("api", "custom_domain", "certificate_arn"), ("api", "access_logs", "kms_key_arn"))
+
+
+def _user_arns(ctx: Context) -> Iterator[tuple[Path, str, bool]]:
+    """(path, ARN, whether AWS needs it in the stack's region) for every ARN routes.yaml gives."""
+    for path in REGIONAL_ARNS:
+        value = _at(ctx.data, path)
+        if isinstance(value, str):
+            yield path, value, True
+    for key, authorizer in (ctx.data.get("authorizers") or {}).items():
+        if isinstance(authorizer, dict) and authorizer.get("type") == "lambda" \
+                and isinstance(authorizer.get("function_arn"), str):
+            yield ("authorizers", key, "function_arn"), authorizer["function_arn"], True
+    for key, service in ctx.services.items():
+        if isinstance(service.get("existing_arn"), str):
+            yield ("services", key, "existing_arn"), service["existing_arn"], True
+    role = _at(ctx.data, ("provider", "assume_role", "role_arn"))
+    if isinstance(role, str):
+        yield ("provider", "assume_role", "role_arn"), role, False
+
+
+def _at(data: dict, path: Path):
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def check_arns(ctx: Context) -> None:
+    """Each ARN in a partition AWS has, its region in that partition, and where the stack needs it: in the stack's
+    partition, and (regional resources) in its region. With no `region`, the provider's region decides at plan time:
+    ARNs that need two regions are refused, and the region they need is said once (W410)."""
+    region = ctx.data.get("region")
+    partition = arns.partition_of(region) if isinstance(region, str) else None
+    pinned: dict[str, Path] = {}  # region -> the first ARN that needs it
+    partitions: dict[str, Path] = {}
+    for path, text, regional in _user_arns(ctx):
+        arn = arns.Arn.parse(text)
+        if arn is None or _arn_problem(ctx, path, arn):
+            continue
+        partitions.setdefault(arn.partition, path)
+        want = partition or next(iter(partitions))  # the region's partition, else the first ARN's
+        if arn.partition != want:
+            ctx.report(path, "E319", f"{loc_text(path)} is in partition {arn.partition}, and this stack is in "
+                       f"{want}" + (f" (region {region})" if partition else f" (as {loc_text(partitions[want])} "
+                                    "says)") + ": an account lives in one partition",
+                       f"use the ARN of the resource in {want}")
+            continue
+        if not regional:
+            continue
+        if isinstance(region, str) and arn.region != region:
+            ctx.report(path, "E319", f"{loc_text(path)} is in {arn.region}, and the API is in {region}: "
+                       f"{_NEEDS[path[-1]]}", f"use the {_WHAT[path[-1]]} in {region}, or set region: {arn.region}")
+        elif region is None:
+            pinned.setdefault(arn.region, path)
+    _pinned_regions(ctx, pinned)
+    truststore = _at(ctx.data, TRUSTSTORE)
+    problem = arns.s3_object_problem(truststore) if isinstance(truststore, str) else ""
+    if problem:  # CreateDomainName TruststoreUri: "An Amazon S3 URL ... for example, s3://bucket-name/key-name"
+        ctx.report(TRUSTSTORE, "E204", f"truststore_uri {truststore!r}: {problem}",
+                   "the S3 object of the PEM bundle: s3://bucket-name/key-name")
+
+
+TRUSTSTORE = ("api", "custom_domain", "mutual_tls", "truststore_uri")
+
+
+_NEEDS = {"certificate_arn": "API Gateway needs a regional custom domain's certificate in the API's region",
+          "kms_key_arn": "CloudWatch Logs uses a KMS key of the log group's own region",
+          "function_arn": "API Gateway invokes a Lambda authorizer in the API's region (another account is fine)",
+          "existing_arn": "the VPC link reaches Cloud Map services of the API's region"}
+_WHAT = {"certificate_arn": "certificate", "kms_key_arn": "key", "function_arn": "function",
+         "existing_arn": "service"}
+
+
+def _arn_problem(ctx: Context, path: Path, arn: arns.Arn) -> bool:
+    """E319 when the ARN names a partition AWS does not have, or a region of another partition."""
+    if arn.partition not in arns.PARTITION_NAMES:
+        ctx.report(path, "E319", f"{loc_text(path)} names the partition {arn.partition!r}, which AWS does not have",
+                   f"one of: {', '.join(arns.PARTITION_NAMES)}")
+        return True
+    home = arns.partition_of(arn.region) if arn.region else arn.partition
+    if home is not None and home != arn.partition:
+        ctx.report(path, "E319", f"{loc_text(path)} puts region {arn.region} in partition {arn.partition}; "
+                   f"{arn.region} is in {home}", f"write arn:{home}:... (or check the region)")
+        return True
+    return False
+
+
+def _pinned_regions(ctx: Context, pinned: dict[str, Path]) -> None:
+    if len(pinned) > 1:
+        (first_region, first), *others = pinned.items()
+        for other_region, path in others:
+            ctx.report(path, "E319", f"{loc_text(path)} is in {other_region}, and {loc_text(first)} (at "
+                       f"{ctx.where(first)}) in {first_region}: one stack is in one region, and both need the API's",
+                       "use resources of one region, and set region: to it")
+    elif pinned:
+        [(needed, path)] = pinned.items()
+        ctx.report(path, "W410", f"routes.yaml names no region, so the stack goes to the provider's (AWS_REGION); "
+                   f"{loc_text(path)} works only in {needed}", f"set region: {needed}")
+
+
 RULES: tuple[Callable[[Context], None], ...] = (
-    check_routes, check_route_ids, check_references, check_filters, check_namespace, check_services,
-    check_authorization, check_addresses, check_literal_strings, check_route_options, check_api, check_fan_out,
+    check_routes, check_route_variables, check_route_ids, check_references, check_filters, check_namespace,
+    check_services, check_authorization, check_addresses, check_literal_strings, check_route_options, check_api,
+    check_fan_out, check_arns,
 )

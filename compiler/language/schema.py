@@ -50,7 +50,8 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # flags the mistake as it is typed while `check` keeps the precise message; tests keep each equal to its rule.
 ROUTE_KEY = (r"^(\$default|(ANY|DELETE|GET|HEAD|OPTIONS|PATCH|POST|PUT) (?=/.{0,999}$)"  # path of 1-1000 characters
              r"(?!.*\{([A-Za-z0-9_.-]+)\+?\}.*\{\3\+?\})"  # no parameter name twice
-             r"(/|(/([A-Za-z0-9._~:@!$&'()*,;=+-]+|\{[A-Za-z0-9_.-]+\}))*(/\{[A-Za-z0-9_.-]+\+\})?))$")  # greedy last
+             # segments as CreateRoute accepts them (routekeys.PATH_SEGMENT), but no `.` or `..`; greedy last
+             r"(/|(/((?!\.\.?(/|$))[A-Za-z0-9._:-]+|\{[A-Za-z0-9_.-]+\}))*(/\{[A-Za-z0-9_.-]+\+\})?))$")
 IPV4 = r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"
 ATTRIBUTE_KEY = r"^(?!AWS_)[!-~]{1,255}$"  # DiscoverInstances AttrKey; AWS_* is Cloud Map's own
 ATTRIBUTE_VALUE = r"^([a-zA-Z0-9!-~][ \ta-zA-Z0-9!-~]*)?[a-zA-Z0-9!-~]?$"  # DiscoverInstances AttrValue

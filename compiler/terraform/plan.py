@@ -365,9 +365,8 @@ def _function(name: str, handler: str, function_name: str, description: str, rol
 
 
 def _role(name: str, function_name: str, tags: dict) -> Block:
-    # IAM role names are account-wide (function names are per Region): a readable prefix Terraform completes.
     return _resource("aws_iam_role", name, _clean({
-        "name_prefix": function_name[:37].rstrip("-_") + "-", "assume_role_policy": LAMBDA_ASSUME_ROLE,
+        "name_prefix": names.role_prefix(function_name), "assume_role_policy": LAMBDA_ASSUME_ROLE,
         "tags": tags or None}))
 
 
@@ -375,7 +374,7 @@ def _log_group(name: str, function_name: str, model: Model, tags: dict) -> Block
     """A function's log group, with the API's retention and key."""
     logs = model.api.access_logs
     return _resource("aws_cloudwatch_log_group", name, _clean({
-        "name": f"/aws/lambda/{function_name}", "retention_in_days": logs.retention_days,
+        "name": names.lambda_log_group(function_name), "retention_in_days": logs.retention_days,
         "kms_key_id": logs.kms_key_arn, "tags": tags or None}))
 
 
@@ -402,7 +401,7 @@ def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict)
     for route in model.fan_out_routes:
         service = model.service(route.service)
         name = names.fan_out(route.id)
-        function_name = names.function_name(model.api.name, "fanout", route.id)
+        function_name = names.function_name(model.api.name, "fanout", route.id, model.environment)
         role = _role(name, function_name, tags)
         discover = _resource("aws_iam_role_policy", name, {
             "name": "discover-instances", "role": role.ref("id"),
@@ -414,7 +413,8 @@ def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict)
             "policy_arn": Concat(("arn:", _data("aws_partition").ref("partition"), VPC_ACCESS_POLICY))})
         log_group = _log_group(name, function_name, model, tags)
         group = _resource("aws_security_group", name, _clean({
-            "name": function_name, "description": f"Fan-out function of route {route.id}: egress to the "
+            "name": names.security_group(model.api.name, "fanout", route.id, model.environment),
+            "description": f"Fan-out function of route {route.id}: egress to the "
             "instances and to Cloud Map only", "vpc_id": model.vpc_link.vpc_id, "tags": tags or None}))
         environment: dict[str, Value] = dict(functions.fanout_environment(model, route, model.namespace.name,
                                                                         service.name))
@@ -425,7 +425,7 @@ def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict)
                              {"subnet_ids": list(model.vpc_link.subnet_ids),
                               "security_group_ids": [group.ref("id")]}, after=(discover, vpc_access))
         permission = _resource("aws_lambda_permission", name, {
-            "statement_id": "AllowApiGatewayInvoke", "action": "lambda:InvokeFunction",
+            "statement_id": names.FAN_OUT_STATEMENT, "action": "lambda:InvokeFunction",
             "function_name": function.ref("function_name"), "principal": "apigateway.amazonaws.com",
             "source_arn": Concat((api.ref("execution_arn"), "/*/*"))})
         blocks += [role, discover, vpc_access, log_group, group, *_egress(model, route, group, tags), function,
@@ -460,7 +460,7 @@ def cloud_map_endpoint_blocks(model: Model, tags: dict) -> list[Block]:
         return []
     link = model.vpc_link
     group = _resource("aws_security_group", names.CLOUD_MAP_ENDPOINT, _clean({
-        "name": names.function_name(model.api.name, "cloudmap", "endpoint"),
+        "name": names.security_group(model.api.name, "cloudmap", "endpoint", model.environment),
         "description": "Cloud Map data API endpoint: HTTPS from the VPC", "vpc_id": link.vpc_id,
         "tags": tags or None}))
     ingress = _resource("aws_vpc_security_group_ingress_rule", names.CLOUD_MAP_ENDPOINT, _clean({
@@ -648,8 +648,8 @@ def _authorizer(model: Model, authorizer: Authorizer, api: Block, tags: dict) ->
         "enable_simple_responses": authorizer.simple_responses,
         "authorizer_result_ttl_in_seconds": authorizer.result_ttl_seconds})
     permission = _resource("aws_lambda_permission", names.authorizer_permission(authorizer.key), {
-        "statement_id": f"AllowApiGatewayAuthorizer-{authorizer.key}", "action": "lambda:InvokeFunction",
-        "function_name": arn, "principal": "apigateway.amazonaws.com",
+        "statement_id": names.authorizer_statement(authorizer.key, model.environment),
+        "action": "lambda:InvokeFunction", "function_name": arn, "principal": "apigateway.amazonaws.com",
         "source_arn": Concat((api.ref("execution_arn"), "/authorizers/", block.ref("id")))})
     return [block, permission]
 
@@ -658,7 +658,7 @@ def _allowlist(model: Model, authorizer: Authorizer, api: Block, tags: dict) -> 
     """A source-address allow-list: a REQUEST authorizer backed by the shipped handler (compiler/handlers/
     allowlist.py), whose identity source is the caller's address, so its cached answers are per address."""
     name = names.allowlist(authorizer.key)
-    function_name = names.function_name(model.api.name, "allowlist", authorizer.key)
+    function_name = names.function_name(model.api.name, "allowlist", authorizer.key, model.environment)
     role = _role(name, function_name, tags)
     log_group = _log_group(name, function_name, model, tags)
     logging = _resource("aws_iam_role_policy", name, {
@@ -676,8 +676,9 @@ def _allowlist(model: Model, authorizer: Authorizer, api: Block, tags: dict) -> 
         "enable_simple_responses": True,
         "authorizer_result_ttl_in_seconds": authorizer.result_ttl_seconds})
     permission = _resource("aws_lambda_permission", names.authorizer_permission(authorizer.key), {
-        "statement_id": f"AllowApiGatewayAuthorizer-{authorizer.key}", "action": "lambda:InvokeFunction",
-        "function_name": function.ref("function_name"), "principal": "apigateway.amazonaws.com",
+        "statement_id": names.authorizer_statement(authorizer.key, model.environment),
+        "action": "lambda:InvokeFunction", "function_name": function.ref("function_name"),
+        "principal": "apigateway.amazonaws.com",
         "source_arn": Concat((api.ref("execution_arn"), "/authorizers/", block.ref("id")))})
     return [role, log_group, logging, function, block, permission]  # each after what it refers to
 
