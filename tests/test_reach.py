@@ -14,6 +14,7 @@ from compiler.reach.aspects import Aspect, Effect
 from compiler.reach.observation import NO_INSTANCE, NO_INSTANCE_FAN_OUT, Standing
 from compiler.review import planned
 from compiler.review.diff import diff_models
+from compiler.review.planfile import summarize_plan
 from compiler.review.render import render
 from compiler.review.versions import findings
 from compiler.terraform.owners import Owner, OwnerKind
@@ -253,3 +254,57 @@ def test_static_instances_foretell_split_brain_and_an_empty_filter():
     assert [(r.route_id, r.warnings) for r in summary.routes if r.warnings] == [
         ("leader", ["filter leader=true should select one instance, but 2 match (node-1, node-2): split brain, "
                     "requests go to each in turn"])]
+
+
+# -- summarize-plan: what the plan says lands on the route's row ------------------------------------------------
+
+def planned_change(address: str, action: str, before: dict, after: dict, unknown: dict | None = None) -> dict:
+    kind, name = address.split(".")
+    return {"address": address, "mode": "managed", "type": kind, "name": name, "change": {
+        "actions": {"replace": ["delete", "create"]}.get(action, [action]), "before": before, "after": after,
+        "after_unknown": unknown or {}}}
+
+
+def env(**variables: str) -> list:
+    return [{"variables": variables}]
+
+
+def test_a_scope_change_in_the_plan_is_shown_as_diff_shows_it():
+    """The issue's case: the plan said only "update: aws_apigatewayv2_route.<id>"."""
+    route = {"id": "r1", "route_key": "GET /leader", "target": "integrations/i1", "authorization_type": "JWT",
+             "authorizer_id": "a1", "authorization_scopes": ["kv/admin"]}
+    authorizer = {"id": "a1", "name": "operators", "identity_sources": ["$request.header.Authorization"],
+                  "jwt_configuration": [{"issuer": "https://auth.example.com", "audience": ["kv"]}]}
+    plan = {"format_version": "1.2", "resource_changes": [
+        planned_change("aws_apigatewayv2_route.leader", "update", route, {**route, "authorization_scopes": ["kv/ops"]}),
+        planned_change("aws_apigatewayv2_authorizer.operators", "no-op", authorizer, authorizer)]}
+    [row] = summarize_plan(plan, "t", model_of(OPTION_CASES["scopes"].edit(CORPUS))).routes
+    assert row.details == ["authorization: operators scopes kv/admin -> operators scopes kv/ops"]
+    assert [(c.address, c.action) for c in row.resources] == [("aws_apigatewayv2_route.leader", "update")]
+    assert row.details == reviewed(CORPUS, OPTION_CASES["scopes"].edit(CORPUS), "t").routes[0].details
+
+
+def test_the_fan_out_functions_and_the_allow_lists_environment_land_on_the_routes_rows():
+    fan_out = {"id": "f", "invoke_arn": "arn:aws:apigateway:eu-west-1:lambda:path/f/invocations",
+               "environment": env(CLOUD_MAP_SERVICE="kv", FILTER="{}", INCLUDE_UNHEALTHY="false", CONCURRENCY="8",
+                                  PER_INSTANCE_TIMEOUT_MS="2000", FORWARD_HEADERS="content-type",
+                                  MAX_BODY_BYTES="4096", STRIP_STAGE="true")}
+    allowlist = {"id": "l", "environment": env(ALLOWED_CIDRS="127.0.0.1/32,10.0.0.0/8")}
+    office = {"id": "a2", "name": "office", "identity_sources": ["$context.identity.sourceIp"],
+              "authorizer_result_ttl_in_seconds": 300}
+    unhealthy = {**fan_out, "environment": env(**{**fan_out["environment"][0]["variables"], "INCLUDE_UNHEALTHY": "true"})}
+    wider = {"id": "l", "environment": env(ALLOWED_CIDRS="127.0.0.1/32,10.0.0.0/8,192.168.0.0/16")}
+    office_route = {"id": "r2", "route_key": "GET /office", "target": "integrations/i2", "authorization_type": "CUSTOM",
+                    "authorizer_id": "a2"}
+    plan = {"format_version": "1.2", "resource_changes": [
+        planned_change("aws_lambda_function.fanout_reload", "update", fan_out, unhealthy),
+        planned_change("aws_lambda_function.allowlist_office", "update", allowlist, wider),
+        planned_change("aws_apigatewayv2_authorizer.office", "no-op", office, office),
+        planned_change("aws_apigatewayv2_route.office_only", "no-op", office_route, office_route)]}
+    head = OPTION_CASES["allowlist-cidrs"].edit(OPTION_CASES["include-unhealthy"].edit(CORPUS))
+    rows = {r.route_id: r for r in summarize_plan(plan, "t", model_of(head)).routes}
+    assert sorted(rows) == ["office_only", "reload"]
+    assert rows["reload"].details == ["include unhealthy: false -> true"] and rows["reload"].reach_changed
+    assert rows["office_only"].details == [
+        "allow-list CIDRs: 127.0.0.1/32, 10.0.0.0/8 -> 127.0.0.1/32, 10.0.0.0/8, 192.168.0.0/16"]
+    assert [c.address for c in rows["office_only"].resources] == ["aws_lambda_function.allowlist_office"]

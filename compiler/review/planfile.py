@@ -277,29 +277,14 @@ class _Plan:
     # -- the row ------------------------------------------------------------------------------------------------
 
     def route_change(self, unit: _Unit) -> Optional[RouteChange]:
+        key = _route_key(unit)  # checked: a route key that is not a string is not terraform's output
+        sides = self.side(unit, False), self.side(unit, True)
+        route = self.by_address.get(unit.route.address) if unit.route else None
+        action = route.action if route else "no-op"
         fallback = aspects.values(unit.description) if unit.description else None
-        before, after = self.side(unit, False), self.side(unit, True)
-        action = self.by_address[unit.route.address].action if unit.route and unit.route.address in self.by_address \
-            else "no-op"
-        details: list[str] = []
-        key = _route_key(unit)
-        reach_changed = action in ("create", "delete")
-        changes = [] if reach_changed else aspects.changed(aspects_of(before), aspects_of(after, fallback))
-        old_reach, new_reach = self.reach_text(unit, before, False), self.reach_text(unit, after, True)
-        for aspect, old, new in changes:
-            if aspect in (Aspect.SERVICE, Aspect.FILTER):
-                continue
-            details.append(f"{aspect.label}: {old} -> {new}")
-        reach = self._reach_line(unit, action, old_reach, new_reach)
-        if reach:
-            details.insert(1 if changes and changes[0][0] is Aspect.ROUTE_KEY else 0, reach)
-        reach_changed = reach_changed or (reach or "").startswith("reach:") or aspects.reach_changes(changes)
-        details += self._unexplained(unit)
-        old_target, new_target = (_string(v, "target", "") for v in (unit.route.before, unit.route.after)) \
-            if unit.route else (None, None)
-        if old_target and new_target and old_target != new_target:
-            details.append("now targets another integration")
-            reach_changed = True
+        changes = [] if action in ("create", "delete") else aspects.changed(aspects_of(sides[0]),
+                                                                             aspects_of(sides[1], fallback))
+        details, reach_changed = self._details(unit, action, changes, sides)
         if not details and action not in ("create", "delete"):
             return None
         kind = {"create": "added", "delete": "removed"}.get(action, "changed")
@@ -307,6 +292,28 @@ class _Plan:
                              self.touched(unit, any(a is Aspect.THROTTLING for a, _, _ in changes)))
         change.aspects = [(aspect.label, old, new) for aspect, old, new in changes]
         return change
+
+    def _details(self, unit: _Unit, action: str, changes: list, sides: tuple[Side, Side]) -> tuple[list[str], bool]:
+        """The row's lines, as diff words them (the reach line where diff says service and filter), and whether
+        what the route reaches changes."""
+        details = [f"{aspect.label}: {old} -> {new}" for aspect, old, new in changes
+                   if aspect not in (Aspect.SERVICE, Aspect.FILTER)]
+        reach = self._reach_line(unit, action, self.reach_text(unit, sides[0], False),
+                                 self.reach_text(unit, sides[1], True))
+        if reach:
+            details.insert(1 if changes and changes[0][0] is Aspect.ROUTE_KEY else 0, reach)
+        retargeted = self._retargeted(unit)
+        details += self._unexplained(unit) + (["now targets another integration"] if retargeted else [])
+        return details, (action in ("create", "delete") or reach.startswith("reach:") or retargeted
+                         or aspects.reach_changes(changes))
+
+    @staticmethod
+    def _retargeted(unit: _Unit) -> bool:
+        if unit.route is None:
+            return False
+        at = f"{unit.route.path}.change"
+        old, new = _string(unit.route.before, "target", f"{at}.before"), _string(unit.route.after, "target", f"{at}.after")
+        return bool(old and new and old != new)
 
     def _reach_line(self, unit: _Unit, action: str, old: Optional[str], new: Optional[str]) -> str:
         integration = self.by_address.get(unit.integration.address) if unit.integration else None
@@ -345,16 +352,20 @@ class _Plan:
         """The route's own resource changes, then its services' and authorizers' (before and after), and the
         stage's when its throttling changed."""
         own = ordered(self.by_address[c.address] for c in unit.own if c.address in self.by_address)
-        shared: list[str] = []
-        for uri in _uris(unit):
-            shared += self.services.addresses(uri)
-        if unit.description:
-            shared += [c.address for c in self.owned.get(Owner.service(unit.description.target.service.key), ())]
-            if unit.description.authorization.authorizer:
-                shared += [c.address for c in self.owned.get(Owner.authorizer(unit.description.authorization.authorizer), ())]
-        if unit.route:
+        found = [a for uri in _uris(unit) for a in self.services.addresses(uri)]  # the services it targeted
+        if unit.function is not None:
+            name = Values(unit.function.before).env("CLOUD_MAP_SERVICE")
+            found += [self.services.address_by_label.get(self.services.key_of(name, True) or "", "")]
+        if unit.route is not None:
             authorizer = self.by_id.get(("aws_apigatewayv2_authorizer", unit.route.before.get("authorizer_id")))
-            shared += [authorizer.address] if authorizer else []
+            found += [authorizer.address] if authorizer else []
+        owners = [self.owners[a] for a in found if a in self.owners]  # each with all its owner has
+        if unit.description:
+            owners.append(Owner.service(unit.description.target.service.key))
+            if unit.description.authorization.authorizer:
+                owners.append(Owner.authorizer(unit.description.authorization.authorizer))
+        shared = [a for a in found if a not in self.owners] + [c.address for o in dict.fromkeys(owners)
+                                                               for c in self.owned.get(o, ())]
         rest = ordered(self.by_address[a] for a in dict.fromkeys(shared) if a in self.by_address)
         stage = [c for c in self.by_address.values() if throttled and c.type == "aws_apigatewayv2_stage"]
         return own + [c for c in rest if c not in own] + stage
