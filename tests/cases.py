@@ -111,7 +111,8 @@ OPTION_CASES = {
     "service": Case(route_edit("follower", "service: kv", "service: tasks"), ("service",), [("follower", True)]),
     "filter-value": Case(route_edit("follower", 'leader: "false"', 'leader: "no"'), ("filter",), [("follower", True)]),
     # ECS sets no `zone`: check warns (W403), and so must the review, on the route, before the merge.
-    "filter-unsettable": Case(route_edit("task_leader", 'filter: {leader: "true"}', 'filter: {leader: "true", zone: a}'),
+    "filter-unsettable": Case(route_edit("task_leader", 'filter: {leader: "true"}',
+                                         'filter: {leader: "true", zone: a}'),
                               ("filter",), [("task_leader", True)], (("task_leader", "W403"),)),
     "timeout": Case(route_edit("leader", "timeout_ms: 5000", "timeout_ms: 2000"), ("timeout_ms",), [("leader", False)]),
     "authorization-added": Case(route_edit("follower", "public: true", "authorization: operators"),
@@ -145,7 +146,8 @@ OPTION_CASES = {
     "max-body-bytes": Case(route_edit("reload", "per_instance_timeout_ms: 2000",
                                       "per_instance_timeout_ms: 2000\n      max_body_bytes: 1024"),
                            ("fan_out.max_body_bytes",), [("reload", False)]),
-    "authorizer-type": Case(edit("  admins:\n    type: jwt\n    issuer: https://admin.example.com\n    audiences: [kv-admin]\n",
+    "authorizer-type": Case(edit("  admins:\n    type: jwt\n    issuer: https://admin.example.com\n"
+                                 "    audiences: [kv-admin]\n",
                                  "  admins:\n    type: lambda\n"
                                  "    function_arn: arn:aws:lambda:eu-west-1:123456789012:function:admins\n"),
                             ("authorizers.type",), [("admin", False)]),
@@ -153,7 +155,8 @@ OPTION_CASES = {
                        ("authorizers.issuer",), [("leader", False)]),
     "jwt-audiences": Case(edit("audiences: [kv]", "audiences: [kv, kv-ops]"), ("authorizers.audiences",),
                           [("leader", False)]),
-    "identity-source": Case(edit("    audiences: [kv]\n", "    audiences: [kv]\n    identity_source: $request.header.X-Token\n"),
+    "identity-source": Case(edit("    audiences: [kv]\n",
+                                 "    audiences: [kv]\n    identity_source: $request.header.X-Token\n"),
                             ("authorizers.identity_source",), [("leader", False)]),
     "authorizer-function": Case(edit("function:gatekeeper", "function:gatekeeper-v2"), ("authorizers.function_arn",),
                                 [("gated", False)]),
@@ -161,7 +164,8 @@ OPTION_CASES = {
                              ("authorizers.result_ttl_seconds",), [("gated", False)]),
     "simple-responses": Case(edit("function:gatekeeper\n", "function:gatekeeper\n    simple_responses: false\n"),
                              ("authorizers.simple_responses",), [("gated", False)]),
-    "allowlist-cidrs": Case(edit("cidrs: [127.0.0.1/32, 10.0.0.0/8]", "cidrs: [127.0.0.1/32, 10.0.0.0/8, 192.168.0.0/16]"),
+    "allowlist-cidrs": Case(edit("cidrs: [127.0.0.1/32, 10.0.0.0/8]",
+                                 "cidrs: [127.0.0.1/32, 10.0.0.0/8, 192.168.0.0/16]"),
                             ("authorizers.cidrs",), [("office_only", False)]),
 }
 

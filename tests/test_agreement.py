@@ -213,7 +213,8 @@ def compare_reviews(world: World, step: str, base: str, head: str, root) -> None
     world.checked["summarize-plan"] += len(predicted)
     for route_id in sorted(predicted.keys() | planned.keys()):
         said, done = predicted.get(route_id), planned.get(route_id)
-        if said and done and said["kind"] == done["kind"] == "removed" and set(done["resources"]) <= set(said["resources"]):
+        removed = said and done and said["kind"] == done["kind"] == "removed"
+        if removed and set(done["resources"]) <= set(said["resources"]):
             # A removed route's resources are owned by the base's plan, which the plan file does not know: the
             # route, its integration and a fan-out's function are linked by their ids, the rest listed apart.
             said = {**said, "resources": done["resources"]}
@@ -267,7 +268,8 @@ def compare_serve(world: World, step: str, model: Model) -> None:
             if (status_code in (401, 403)) == admitted:
                 world.disagreements["serve (allow-list)"].append(
                     f"{step}: route {route_id}: serve answers {status_code} from 127.0.0.1 without headers; the "
-                    f"description {'admits' if admitted else 'refuses'} 127.0.0.1 ({', '.join(description.authorization.cidrs)})")
+                    f"description {'admits' if admitted else 'refuses'} 127.0.0.1 "
+                    f"({', '.join(description.authorization.cidrs)})")
             continue
         problems = serve_answers(world, description, want, key.method, path, headers)
         world.checked["serve"] += 1

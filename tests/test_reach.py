@@ -201,7 +201,8 @@ def test_fan_out_wording_and_answers():
     assert fan_out.answers.no_instance.status == 502 and fan_out.answers.partial.status == 207
     assert reach.observe(fan_out, [registration("task-2")]).verdict == "fan-out: one instance, task-2, each request"
     some = reach.observe(fan_out, [registration("a"), registration("b", port=None)])
-    assert some.verdict == "fan-out: all 2 instances, each request; b cannot be called: every answer is 207 (some failed)"
+    assert some.verdict == ("fan-out: all 2 instances, each request; b cannot be called: every answer is 207 "
+                            "(some failed)")
     proxy = described("root")
     assert reach.observe(proxy, []).verdict == NO_INSTANCE and proxy.answers.no_instance.status == 500
     assert proxy.answers.timeout.status == 503 and proxy.answers.timeout.body == '{"message":"Service Unavailable"}'
@@ -238,7 +239,8 @@ def test_the_deployed_filter_is_what_traffic_meets_and_drift_names_it():
 def test_the_authorization_hook_serve_reads():
     model = model_of(CORPUS)
     of = {r.id: reach.authorization_of(model, r) for r in model.routes}
-    assert of["office_only"].kind is reach.AuthKind.ALLOWLIST and of["office_only"].cidrs == ("127.0.0.1/32", "10.0.0.0/8")
+    assert of["office_only"].kind is reach.AuthKind.ALLOWLIST
+    assert of["office_only"].cidrs == ("127.0.0.1/32", "10.0.0.0/8")
     assert of["office_only"].identity == reach.IdentitySource(reach.IdentityKind.CONTEXT, "identity.sourceIp")
     assert of["leader"].issuer == "https://auth.example.com" and of["leader"].scopes == ("kv/admin",)
     assert str(of["gated"].identity) == "$request.header.Authorization" and of["gated"].required
@@ -292,7 +294,8 @@ def test_the_fan_out_functions_and_the_allow_lists_environment_land_on_the_route
     allowlist = {"id": "l", "environment": env(ALLOWED_CIDRS="127.0.0.1/32,10.0.0.0/8")}
     office = {"id": "a2", "name": "office", "identity_sources": ["$context.identity.sourceIp"],
               "authorizer_result_ttl_in_seconds": 300}
-    unhealthy = {**fan_out, "environment": env(**{**fan_out["environment"][0]["variables"], "INCLUDE_UNHEALTHY": "true"})}
+    variables = fan_out["environment"][0]["variables"]
+    unhealthy = {**fan_out, "environment": env(**{**variables, "INCLUDE_UNHEALTHY": "true"})}
     wider = {"id": "l", "environment": env(ALLOWED_CIDRS="127.0.0.1/32,10.0.0.0/8,192.168.0.0/16")}
     office_route = {"id": "r2", "route_key": "GET /office", "target": "integrations/i2", "authorization_type": "CUSTOM",
                     "authorizer_id": "a2"}

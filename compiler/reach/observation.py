@@ -162,7 +162,8 @@ class RouteObservation:
         return verdict(self)
 
 
-def observe(reach: "RouteReach", instances: Iterable[Registration], deployed: Optional[Deployed] = None) -> RouteObservation:
+def observe(reach: "RouteReach", instances: Iterable[Registration],
+            deployed: Optional[Deployed] = None) -> RouteObservation:
     """What the route reaches with these instances (every instance of its service, or those DiscoverInstances
     returned for its filter: the filter is applied here either way) and, if given, as deployed."""
     drift = tuple(_drift(reach, deployed)) if deployed else ()
@@ -218,8 +219,8 @@ def _warnings(observation: RouteObservation) -> Iterable[ReachWarning]:
             yield ReachWarning(Concern.UNHEALTHY, f"{seen.id} ({seen.registration.address_text}) matches but is "
                                f"{seen.reason}: it receives no traffic")
         elif seen.standing is Standing.CANNOT_BE_CALLED:
-            consequence = ("the fan-out function cannot call it, and reports it failed in every answer" if fan_out
-                           else f"API Gateway cannot reach it, and requests sent to it fail: 1 request in {len(selected)}")
+            consequence = ("the fan-out function cannot call it, and reports it failed in every answer" if fan_out else
+                           f"API Gateway cannot reach it, and requests sent to it fail: 1 request in {len(selected)}")
             yield ReachWarning(Concern.CANNOT_BE_CALLED, f"{seen.id} has {seen.reason}: {consequence}")
     if len(selected) > 1 and selects_one(observation.filter):
         ids = ", ".join(s.id for s in selected)

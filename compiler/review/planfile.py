@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Optional
 
 from .. import reach
@@ -154,7 +155,8 @@ def summarize_plan(plan: Any, title: str, model: Optional[Model] = None) -> Summ
     resources, unmanaged = _resource_changes(changes)
     context = _Plan(changes, resources, model, _configured_uris(plan))
     routes = [change for change in map(context.route_change, context.units()) if change is not None]
-    return Summary(title, routes, sorted(resources, key=lambda c: c.address), sorted(unmanaged, key=lambda c: c.address))
+    return Summary(title, routes, sorted(resources, key=attrgetter("address")),
+                   sorted(unmanaged, key=attrgetter("address")))
 
 
 def _resource_changes(changes: list[PlannedChange]) -> tuple[list[ResourceChange], list[ResourceChange]]:
@@ -312,7 +314,8 @@ class _Plan:
         if unit.route is None:
             return False
         at = f"{unit.route.path}.change"
-        old, new = _string(unit.route.before, "target", f"{at}.before"), _string(unit.route.after, "target", f"{at}.after")
+        old = _string(unit.route.before, "target", f"{at}.before")
+        new = _string(unit.route.after, "target", f"{at}.after")
         return bool(old and new and old != new)
 
     def _reach_line(self, unit: _Unit, action: str, old: Optional[str], new: Optional[str]) -> str:
