@@ -1,5 +1,7 @@
 """Edits of the bundled routes.yaml, each one kind of change, shared by the tests that check how it is reviewed:
-tests/test_review.py (what `diff` says) and tests/test_local_aws.py (what Terraform then plans)."""
+tests/test_review.py (what `diff` says) and tests/test_local_aws.py (what Terraform then plans); and the reach
+corpus below (every option of a route and of an authorizer, and instance sets), for tests/test_reach.py and
+tests/test_agreement.py."""
 
 from __future__ import annotations
 
@@ -61,3 +63,135 @@ CASES = {
                           [], []),
     "no-change": (lambda text: text, [], []),
 }
+
+
+# --- the reach corpus: every option of a route and of an authorizer, one edit each -----------------------------
+# tests/review/corpus.yaml is a routes.yaml with every kind of route (proxy with and without filter, JWT, Lambda
+# and allow-list authorization, a fan-out, an ECS service); each case below edits it one way. tests/test_reach.py
+# checks that the cases cover every declared option (compiler/reach/options.py) and pins what `diff` says;
+# tests/test_agreement.py applies them on the local AWS and checks that diff, summarize-plan, status and serve agree.
+
+CORPUS = (ROOT / "tests" / "review" / "corpus.yaml").read_text()
+
+
+def route_edit(route_id: str, old: str, new: str):
+    """Replace `old` by `new` in one route's block of the corpus (the lines from its `id:` to the next route)."""
+    def apply(text: str) -> str:
+        start = text.index(f"    id: {route_id}\n")
+        end = text.find("\n  - route:", start)
+        end = len(text) if end < 0 else end
+        block = text[start:end]
+        assert old in block, (route_id, old)
+        return text[:start] + block.replace(old, new, 1) + text[end:]
+    return apply
+
+
+def both(*edits):
+    def apply(text: str) -> str:
+        for one in edits:
+            text = one(text)
+        return text
+    return apply
+
+
+class Case:
+    """One edit of the corpus: the options it changes (reach/options.py keys; `authorizers.<key>` for an
+    authorizer option), the routes `diff` must list with whether their reach changes, and the warning codes the
+    edit introduces on a route."""
+
+    def __init__(self, edit, options: tuple[str, ...], routes: list[tuple[str, bool]],
+                 warnings: tuple[tuple[str, str], ...] = ()) -> None:
+        self.edit, self.options, self.routes, self.warnings = edit, options, routes, warnings
+
+
+OPTION_CASES = {
+    "route-key": Case(edit("route: GET /follower", "route: GET /followers"),
+                      ("route",), [("follower", False)]),
+    "route-id": Case(edit("id: follower", "id: followers"), ("id",), [("follower", True), ("followers", True)]),
+    "service": Case(route_edit("follower", "service: kv", "service: tasks"), ("service",), [("follower", True)]),
+    "filter-value": Case(route_edit("follower", 'leader: "false"', 'leader: "no"'), ("filter",), [("follower", True)]),
+    # ECS sets no `zone`: check warns (W403), and so must the review, on the route, before the merge.
+    "filter-unsettable": Case(route_edit("task_leader", 'filter: {leader: "true"}',
+                                         'filter: {leader: "true", zone: a}'),
+                              ("filter",), [("task_leader", True)], (("task_leader", "W403"),)),
+    "timeout": Case(route_edit("leader", "timeout_ms: 5000", "timeout_ms: 2000"), ("timeout_ms",), [("leader", False)]),
+    "authorization-added": Case(route_edit("follower", "public: true", "authorization: operators"),
+                                ("authorization",), [("follower", False)]),
+    "authorizer-swap": Case(route_edit("leader", "authorization: operators", "authorization: admins"),
+                            ("authorization",), [("leader", False)]),
+    "scopes": Case(route_edit("leader", "scopes: [kv/admin]", "scopes: [kv/ops]"), ("scopes",), [("leader", False)]),
+    # Nothing changes in AWS; check now warns that anyone may call the route (W404).
+    "public": Case(route_edit("root", "\n    public: true", ""), ("public",), [("root", False)], (("root", "W404"),)),
+    "stage-in-path": Case(route_edit("follower", "public: true", "public: true\n    forward_stage_in_path: true"),
+                          ("forward_stage_in_path",), [("follower", False)]),
+    "tls-server-name": Case(route_edit("follower", "public: true", "public: true\n    tls_server_name: kv.internal"),
+                            ("tls_server_name",), [("follower", False)]),
+    "throttling": Case(route_edit("follower", "public: true",
+                                  "public: true\n    throttling: {burst_limit: 5, rate_limit: 1}"),
+                       ("throttling",), [("follower", False)]),
+    "fan-out-on": Case(route_edit("follower", "public: true", "public: true\n    fan_out: {}"), ("fan_out",),
+                       [("follower", True)]),
+    "per-instance-timeout": Case(route_edit("reload", "per_instance_timeout_ms: 2000", "per_instance_timeout_ms: 1000"),
+                                 ("fan_out.per_instance_timeout_ms",), [("reload", False)]),
+    "concurrency": Case(route_edit("reload", "per_instance_timeout_ms: 2000",
+                                   "per_instance_timeout_ms: 2000\n      concurrency: 2"),
+                        ("fan_out.concurrency",), [("reload", False)]),
+    # The issue's first defect: this once gave "No route changes".
+    "include-unhealthy": Case(route_edit("reload", "per_instance_timeout_ms: 2000",
+                                         "per_instance_timeout_ms: 2000\n      include_unhealthy: true"),
+                              ("fan_out.include_unhealthy",), [("reload", True)]),
+    "forward-headers": Case(route_edit("reload", "per_instance_timeout_ms: 2000",
+                                       "per_instance_timeout_ms: 2000\n      forward_headers: [content-type, x-trace]"),
+                            ("fan_out.forward_headers",), [("reload", False)]),
+    "max-body-bytes": Case(route_edit("reload", "per_instance_timeout_ms: 2000",
+                                      "per_instance_timeout_ms: 2000\n      max_body_bytes: 1024"),
+                           ("fan_out.max_body_bytes",), [("reload", False)]),
+    "authorizer-type": Case(edit("  admins:\n    type: jwt\n    issuer: https://admin.example.com\n"
+                                 "    audiences: [kv-admin]\n",
+                                 "  admins:\n    type: lambda\n"
+                                 "    function_arn: arn:aws:lambda:eu-west-1:123456789012:function:admins\n"),
+                            ("authorizers.type",), [("admin", False)]),
+    "jwt-issuer": Case(edit("issuer: https://auth.example.com", "issuer: https://login.example.com"),
+                       ("authorizers.issuer",), [("leader", False)]),
+    "jwt-audiences": Case(edit("audiences: [kv]", "audiences: [kv, kv-ops]"), ("authorizers.audiences",),
+                          [("leader", False)]),
+    "identity-source": Case(edit("    audiences: [kv]\n",
+                                 "    audiences: [kv]\n    identity_source: $request.header.X-Token\n"),
+                            ("authorizers.identity_source",), [("leader", False)]),
+    "authorizer-function": Case(edit("function:gatekeeper", "function:gatekeeper-v2"), ("authorizers.function_arn",),
+                                [("gated", False)]),
+    "authorizer-cache": Case(edit("function:gatekeeper\n", "function:gatekeeper\n    result_ttl_seconds: 0\n"),
+                             ("authorizers.result_ttl_seconds",), [("gated", False)]),
+    "simple-responses": Case(edit("function:gatekeeper\n", "function:gatekeeper\n    simple_responses: false\n"),
+                             ("authorizers.simple_responses",), [("gated", False)]),
+    "allowlist-cidrs": Case(edit("cidrs: [127.0.0.1/32, 10.0.0.0/8]",
+                                 "cidrs: [127.0.0.1/32, 10.0.0.0/8, 192.168.0.0/16]"),
+                            ("authorizers.cidrs",), [("office_only", False)]),
+}
+
+# What Cloud Map holds for the corpus's `kv` service in each scenario: instance -> (custom attributes, health,
+# whether it registered a port). The agreement test registers them with the loopback backends' ports.
+INSTANCE_SETS = {
+    "healthy": {"node-1": ({"leader": "true"}, "HEALTHY", True), "node-2": ({"leader": "false"}, "HEALTHY", True),
+                "node-3": ({"leader": "false"}, "HEALTHY", True)},
+    "unhealthy-and-portless": {"node-1": ({"leader": "true"}, "HEALTHY", True),
+                               "node-2": ({"leader": "false"}, "UNHEALTHY", True),
+                               "node-3": ({"leader": "false"}, "HEALTHY", True),
+                               "node-4": ({"leader": "false"}, "HEALTHY", False)},
+    "two-leaders": {"node-1": ({"leader": "true"}, "HEALTHY", True), "node-2": ({"leader": "true"}, "HEALTHY", True),
+                    "node-3": ({"leader": "false"}, "HEALTHY", True)},
+}
+
+
+def reviewed(base: str, head: str, title: str):
+    """`diff` as the CLI runs it: both versions compiled, with what check says of each (the warnings a change
+    introduces)."""
+    from compiler.language import compile_text
+    from compiler.review.diff import diff_models
+    from compiler.review.versions import findings
+    versions = []
+    for text in (base, head):
+        model, diagnostics = compile_text(text)
+        assert model is not None, diagnostics
+        versions.append((model, findings(diagnostics, text)))
+    return diff_models(versions[0][0], versions[1][0], title, (versions[0][1], versions[1][1]))

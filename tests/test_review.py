@@ -14,7 +14,7 @@ from compiler.review.diff import diff_models
 from compiler.review.planfile import summarize_plan
 from compiler.review.render import render
 
-from .cases import BUNDLED, CASES
+from .cases import BUNDLED, CASES, reviewed
 from .conftest import ROOT, pinned
 from .helpers import git_repo, run_main
 from .synthesis import model_of
@@ -23,7 +23,7 @@ from .synthesis import model_of
 @pytest.mark.parametrize("name", CASES)
 def test_diff_summary_flags_reach_and_replacements(name, update_snapshots):
     change, replaced, routes = CASES[name]
-    summary = diff_models(model_of(BUNDLED), model_of(change(BUNDLED)), f"{name}: before -> after")
+    summary = reviewed(BUNDLED, change(BUNDLED), f"{name}: before -> after")
     pinned(ROOT / "tests" / "review" / f"{name}.txt", render(summary, "text"), update_snapshots)
     assert sorted(r.address for r in summary.replacements) == replaced
     assert [(r.route_id, r.reach_changed) for r in summary.routes] == routes
@@ -79,7 +79,7 @@ def test_summarize_plan_names_what_routes_yaml_names(name, update_snapshots):
     """Routes by id, each with its own integration, and Cloud Map services by their key, never by `srv-...`; the
     routes listed, and whether their reach changes, are what `diff` says for the same edit."""
     plan = json.loads((ROOT / "tests" / "review" / "plans" / f"{name}.json").read_text())
-    summary = summarize_plan(plan, f"{name}: terraform plan")
+    summary = summarize_plan(plan, f"{name}: terraform plan", model_of(CASES[name][0](BUNDLED)))  # the plan's routes
     text = render(summary, "text")
     pinned(ROOT / "tests" / "review" / f"plan-{name}.txt", text, update_snapshots)
     assert "srv-" not in text and "known after apply" not in text

@@ -257,3 +257,101 @@ def test_status_of_a_stack_applied_by_terraform_from_this_tools_output(moto, tf_
     leader = next(r for r in json.loads(out)["routes"] if r["route"] == "GET /leader")
     assert (leader["drift"], leader["verdict"]) == ([], NO_INSTANCE)
     assert any("node-1" in w and "UNHEALTHY" in w for w in leader["warnings"])
+
+
+# -- verdicts from the reach core (compiler/reach): fan-out wording, portless instances, split brain, quiet -------
+
+FAN_OUT_ROUTE = ('  - {route: POST /reload, id: reload, service: raft, public: true, fan_out: {}}\n')
+FAN_OUT_LINK = "vpc_link: {subnet_ids: [subnet-0a1b2c3d4e5f60718], security_group_ids: [sg-0c3d4e5f607182930]}"
+
+
+def with_fan_out(text: str, route: str = FAN_OUT_ROUTE) -> str:
+    assert FAN_OUT_LINK in text
+    return text.replace(FAN_OUT_LINK, FAN_OUT_LINK[:-1] + ", vpc_id: vpc-0d4e5f60718293a4b, cloud_map_access: nat}") \
+        + route
+
+
+def deploy_fan_out(deployed: Deployed, route_key: str = "POST /reload") -> None:
+    """The fan-out route's integration as the stack creates it: a Lambda proxy to its function."""
+    uri = ("arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:"
+           "function:raft-api-fanout-reload/invocations")
+    integration = deployed.agw.create_integration(ApiId=deployed.api_id, IntegrationType="AWS_PROXY",
+                                                  IntegrationMethod="POST", PayloadFormatVersion="2.0",
+                                                  IntegrationUri=uri)["IntegrationId"]
+    deployed.agw.create_route(ApiId=deployed.api_id, RouteKey=route_key, Target=f"integrations/{integration}")
+
+
+def route_of(report: dict, key: str) -> dict:
+    return next(r for r in report["routes"] if r["route"] == key)
+
+
+def test_a_fan_out_route_is_worded_as_one_with_502_when_nothing_matches(moto, file):
+    text = with_fan_out(routes_yaml("us-west-1"), FAN_OUT_ROUTE + '  - {route: POST /nobody, id: nobody, '
+                        'service: raft, filter: {leader: maybe}, public: true, fan_out: {}}\n'
+                        '  - {route: POST /leader/reload, id: leader_reload, service: raft, filter: {leader: "true"}, '
+                        'public: true, fan_out: {}}\n')
+    file.write_text(text)
+    deployed = Deployed(moto, "us-west-1", routes_yaml("us-west-1"))
+    for key in ("POST /reload", "POST /nobody", "POST /leader/reload"):
+        deploy_fan_out(deployed, key)
+    code, out, err = status_here(file, "--local-aws", moto.url, "--format", "json")
+    report = json.loads(out)
+    assert code == 1, err
+    assert route_of(report, "POST /nobody")["verdict"] == "no instance: every request gets 502 from the fan-out function"
+    assert route_of(report, "POST /leader/reload")["verdict"] == "fan-out: one instance, task-0, each request"
+    assert route_of(report, "POST /reload")["verdict"] == "fan-out: all 3 instances, each request"
+    assert {r["route"]: r["target"] for r in report["routes"]}["POST /reload"] == "fan-out"
+
+
+def test_a_portless_instance_counts_as_failing_and_the_route_is_not_ok(moto, file):
+    file.write_text(routes_yaml("us-west-2"))
+    deployed = Deployed(moto, "us-west-2", file.read_text())
+    deployed.register("task-3", {"AWS_INSTANCE_IPV4": "10.0.1.13", "leader": "false"})  # no AWS_INSTANCE_PORT
+    code, out, _ = status_here(file, "--local-aws", moto.url, "--format", "json")
+    report = json.loads(out)
+    root = route_of(report, "GET /")
+    assert code == 1 and not root["ok"] and root["failing"] == ["task-3"]
+    assert root["verdict"] == "4 instances, round-robin: 1 request in 4 fails with 500 (task-3 cannot be called)"
+    assert "task-3 has no AWS_INSTANCE_IPV4/AWS_INSTANCE_PORT: API Gateway cannot reach it, and requests sent to it " \
+           "fail: 1 request in 4" in root["warnings"]
+    code, out, _ = status_here(file, "--local-aws", moto.url)
+    assert "1 of 3 route(s) ok; 0 drifted; 0 reaching no instance; 2 reaching instances that cannot be called" in out
+
+
+def test_two_instances_matching_a_leader_filter_are_split_brain(moto, file):
+    file.write_text(routes_yaml("ap-northeast-1"))
+    deployed = Deployed(moto, "ap-northeast-1", file.read_text())
+    deployed.register("task-1", {"AWS_INSTANCE_IPV4": "10.0.1.11", "AWS_INSTANCE_PORT": "8080", "leader": "true"})
+    code, out, _ = status_here(file, "--local-aws", moto.url)
+    assert code == 0  # every request is answered; the warning says by whom
+    assert "GET /leader  [leader]  deployed, as in routes.yaml\n  service raft, filter leader=true\n" in out
+    assert "  verdict: 2 instances, round-robin\n  warning: filter leader=true should select one instance, but 2 " \
+           "match (task-0, task-1): split brain, requests go to each in turn\n" in out
+
+
+def test_status_is_quiet_unless_verbose(moto, file):
+    """check's warnings are check's news; ECS's own attributes are on every task, and shown when asked for."""
+    text = routes_yaml("eu-north-1").replace("raft: {health_check: custom, app_attributes: [leader]}",
+                                            "raft: {registered_by: ecs, app_attributes: [leader]}")
+    file.write_text(text)
+    deployed = Deployed(moto, "eu-north-1", text)
+    deployed.register("task-0", {"AWS_INSTANCE_IPV4": "10.0.1.10", "AWS_INSTANCE_PORT": "8080", "leader": "true",
+                                 "ECS_CLUSTER_NAME": "prod", "ECS_SERVICE_NAME": "raft", "AVAILABILITY_ZONE": "a"})
+    code, out, err = status_here(file, "--local-aws", moto.url)
+    assert "W402" not in err and "warning" not in err
+    assert "  task-0  10.0.1.10:8080  leader=true  HEALTHY" in out
+    code, out, err = status_here(file, "--local-aws", moto.url, "--verbose")
+    assert "warning W402" in err
+    assert "  task-0  10.0.1.10:8080  AVAILABILITY_ZONE=a ECS_CLUSTER_NAME=prod ECS_SERVICE_NAME=raft leader=true  " \
+           "HEALTHY" in out
+
+
+def test_an_authorization_that_differs_is_drift(moto, file):
+    file.write_text(routes_yaml("eu-west-3"))
+    deployed = Deployed(moto, "eu-west-3", file.read_text())
+    leader = next(r for r in deployed.agw.get_routes(ApiId=deployed.api_id)["Items"] if r["RouteKey"] == "GET /leader")
+    deployed.agw.update_route(ApiId=deployed.api_id, RouteId=leader["RouteId"], AuthorizationType="AWS_IAM")
+    code, out, _ = status_here(file, "--local-aws", moto.url, "--format", "json")
+    assert code == 1
+    assert route_of(json.loads(out), "GET /leader")["drift"] == [
+        "authorization: the route says AWS_IAM, routes.yaml says NONE"]

@@ -19,6 +19,8 @@ def add_status(commands) -> None:
                         help="read a local AWS on loopback instead of AWS (also $CLOUDMAP_ROUTES_LOCAL_AWS)")
     status.add_argument("--watch", metavar="SECONDS", type=float, default=None,
                         help="re-read every SECONDS and print what changed, until interrupted")
+    status.add_argument("--verbose", action="store_true",
+                        help="also print check's warnings and every attribute ECS sets on an instance")
     status.set_defaults(run=status_command)
 
 
@@ -29,7 +31,7 @@ def status_command(args) -> int:
         return USAGE
     from ..live.status import run_status  # boto3 loads here, never for check
     return run_status(args.file, args.format, args.api_id, args.stack or args.env or DEFAULT_STACK, local,
-                      args.watch, environment=args.env)
+                      args.watch, environment=args.env, verbose=args.verbose)
 
 
 def add_serve(commands) -> None:

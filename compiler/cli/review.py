@@ -22,16 +22,21 @@ def add_diff(commands) -> None:
 def add_summarize_plan(commands) -> None:
     plan = commands.add_parser("summarize-plan", help="route-level summary of `terraform show -json` output")
     plan.add_argument("plan", help="the JSON file written by: terraform show -json PLANFILE > plan.json")
+    plan.add_argument("file", nargs="?", default=None,
+                      help=f"the routes.yaml the plan was made from, whose routes the changes are attributed to "
+                           f"(default {DEFAULT_FILE}, when there is one)")
     plan.add_argument("--format", choices=("text", "markdown"), default="text")
-    plan.set_defaults(run=lambda args: run_summarize_plan(args.plan, args.format))
+    plan.add_argument("--env", metavar="NAME", default=None,
+                      help="the environment the plan is of, for a file with environments")
+    plan.set_defaults(run=lambda args: run_summarize_plan(args.plan, args.format, args.file, args.env))
 
 
 def run_diff(base_spec: str, head_spec: str, fmt: str, environment: str | None = None) -> int:
     from ..core.text import visible
     from ..review.diff import diff_models
     from ..review.render import render
-    from ..review.versions import UsageError, compile_version
-    models = []
+    from ..review.versions import UsageError, compile_version, findings, version_text
+    models, found = [], []
     for spec in (base_spec, head_spec):
         try:
             model, diagnostics = compile_version(spec, environment)
@@ -43,12 +48,15 @@ def run_diff(base_spec: str, head_spec: str, fmt: str, environment: str | None =
             print(f"{visible(spec)}: invalid; no summary", file=sys.stderr)
             return INVALID
         models.append(model)
-    sys.stdout.write(render(diff_models(models[0], models[1], f"{base_spec} -> {head_spec}"), fmt))
+        found.append(findings(diagnostics, version_text(spec)))
+    summary = diff_models(models[0], models[1], f"{base_spec} -> {head_spec}", (found[0], found[1]))
+    sys.stdout.write(render(summary, fmt))
     return OK
 
 
-def run_summarize_plan(path: str, fmt: str) -> int:
+def run_summarize_plan(path: str, fmt: str, file: str | None = None, environment: str | None = None) -> int:
     from ..core.text import visible
+    from ..language import compile_file
     from ..review.planfile import PlanError, load_plan, summarize_plan
     from ..review.render import render
     try:
@@ -56,7 +64,14 @@ def run_summarize_plan(path: str, fmt: str) -> int:
         if problems:
             print(render_text(problems), file=sys.stderr)
             return INVALID
-        summary = summarize_plan(plan, f"terraform plan ({os.path.basename(path)})")
+        model = None
+        if file is not None or os.path.exists(DEFAULT_FILE):  # the routes the changes are attributed to
+            model, diagnostics = compile_file(file or DEFAULT_FILE, environment)
+            if model is None or has_errors(diagnostics):
+                print(render_text(diagnostics), file=sys.stderr)
+                print(f"{visible(file or DEFAULT_FILE)}: invalid; no summary", file=sys.stderr)
+                return INVALID
+        summary = summarize_plan(plan, f"terraform plan ({os.path.basename(path)})", model)
     except PlanError as exc:
         error(f"{visible(path)}: not terraform show -json output: {exc}")
         return INVALID

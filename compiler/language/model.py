@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from ..core import names
 from .routekeys import RouteKey
@@ -40,6 +40,47 @@ class AttributeFilter:
     def __str__(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.pairs) or "(all instances)"
 
+    @classmethod
+    def of_query(cls, query: str) -> "AttributeFilter":
+        """The filter a URI query says (the inverse of `query`; empty values kept: Cloud Map allows them)."""
+        return cls.of(dict(parse_qsl(query, keep_blank_values=True)))
+
+
+@dataclass(frozen=True)
+class IntegrationUri:
+    """A Cloud Map private integration's URI, `<service ARN>?<filter query>`: built here for the plan, parsed here
+    for review, status and import. API Gateway turns the query into DiscoverInstances' QueryParameters."""
+
+    service_arn: str
+    filter: AttributeFilter = AttributeFilter()
+
+    @staticmethod
+    def suffix(filter_: AttributeFilter) -> str:
+        """What follows the service ARN: `?<query>`, or nothing for a route without a filter."""
+        return "?" + filter_.query() if filter_ else ""
+
+    def __str__(self) -> str:
+        return self.service_arn + self.suffix(self.filter)
+
+    @property
+    def service_id(self) -> str:
+        return self.service_arn.rsplit("/", 1)[-1]
+
+    @classmethod
+    def parse(cls, uri: str) -> Optional["IntegrationUri"]:
+        """The URI read back; None when it is not a Cloud Map service ARN (an ALB listener, a function, text).
+
+        >>> uri = IntegrationUri.parse("arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-abc?leader=true")
+        >>> uri.service_id, str(uri.filter), IntegrationUri.parse("arn:aws:lambda:eu-west-1:123456789012:function:f")
+        ('srv-abc', 'leader=true', None)
+        """
+        arn, _, query = uri.partition("?")
+        parts = arn.split(":")
+        if len(parts) != 6 or parts[0] != "arn" or parts[2] != "servicediscovery" \
+                or not parts[5].startswith("service/") or len(parts[5]) == len("service/"):
+            return None
+        return cls(arn, AttributeFilter.of_query(query))
+
 
 @dataclass(frozen=True)
 class Throttling:
@@ -68,6 +109,11 @@ class Instance:
     attributes: tuple[tuple[str, str], ...]  # custom attributes, sorted
 
 
+def registrar_sets(registered_by: str, app_attributes, key: str) -> bool:
+    """The rule behind W403, on plain values (the rules read the spec, reach reads the model)."""
+    return registered_by != "ecs" or key in ECS_ATTRIBUTES or key in app_attributes
+
+
 @dataclass(frozen=True)
 class Service:
     key: str  # the key under `services`, what routes refer to
@@ -87,6 +133,12 @@ class Service:
     @property
     def created(self) -> bool:
         return not (self.existing_arn or self.existing_id)
+
+    def sets_attribute(self, key: str) -> bool:
+        """Whether the service's registrar can give an instance attribute `key` (a filter on another one matches
+        nothing). ECS sets only its own attributes, plus what the application adds (`app_attributes`); other
+        registrars set what they like."""
+        return registrar_sets(self.registered_by, self.app_attributes, key)
 
     @property
     def logical_id(self) -> str:

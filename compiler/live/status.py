@@ -1,9 +1,13 @@
 """`main.py status`: what each route of a routes.yaml reaches in the deployed system, right now. Read-only.
 
 For each route: is it deployed, does its integration still say what routes.yaml says (drift: another service,
-another filter, or no such route), which instances DiscoverInstances returns for its filter now, and the verdict
-API Gateway's behaviour implies (zero matches: every request fails with 500; one: it serves all; more:
-round-robin). It calls only Get*/List* and DiscoverInstances; it never changes anything.
+another filter, another authorization, or no such route), which instances DiscoverInstances returns for its filter
+now, and the verdict that follows (compiler.reach: what the route's description and these instances imply). A
+proxied route: zero matches, every request fails with 500; one, it serves all; more, round-robin; an instance
+registered without a usable address counts as failing (one request in four with four instances). A fan-out route:
+zero matches, its function answers 502; otherwise every instance on each request, 207 when some cannot be called.
+It warns about unhealthy matches and a leader filter that matches several instances (split brain). It calls only
+Get*/List* and DiscoverInstances; it never changes anything.
 
 The API is found by name plus the `cloudmap-routes:stack` tag synth puts on it (`deployed.STACK_TAG`), or given
 with `--api-id`. Each route's integration (one per route) is read with GetRoutes and GetIntegration; its URI is
@@ -17,17 +21,17 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Optional, TextIO
-from urllib.parse import parse_qsl
 
+from .. import reach
 from ..core.aws import aws_client
 from ..core.aws import pages as _pages
 from ..core.deployed import DEFAULT_STACK, STACK_TAG
+from ..core.diagnostics import ERROR
 from ..core.diagnostics import render_text as render_diagnostics
 from ..language import compile_file
-from ..language.model import Model, Route
-from .discovery import Found, discover, has_health_check, health_parameter, namespace_http_name, resolve_service
-
-NO_INSTANCE = "no instance: every request fails with 500"
+from ..language.model import ECS_ATTRIBUTES, IntegrationUri, Model, Route
+from ..reach.observation import IPV4, NO_INSTANCE, PORT
+from .discovery import Found, discover, has_health_check, namespace_http_name, resolve_service
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,11 @@ class InstanceView:
     health: str
 
     @classmethod
-    def of(cls, found: Found) -> "InstanceView":
-        return cls(found.id, found.address_text if found.address else "", found.custom, found.health)
+    def of(cls, seen: reach.Seen) -> "InstanceView":
+        registration = seen.registration
+        custom = {k: v for k, v in registration.attributes if k not in (IPV4, PORT)}
+        return cls(seen.id, registration.address_text if registration.address else "", custom,
+                   registration.health.value)
 
 
 @dataclass
@@ -56,10 +63,13 @@ class RouteView:
     instances: list[InstanceView] = field(default_factory=list)  # what DiscoverInstances returns (what is reached)
     verdict: str = ""
     warnings: list[str] = field(default_factory=list)
+    target: str = ""  # proxy | fan-out
+    authorization: str = ""  # as routes.yaml says it (drift names the deployed one when it differs)
+    failing: list[str] = field(default_factory=list)  # instances reached that cannot be called (no usable address)
 
     @property
     def ok(self) -> bool:
-        return not self.drift and bool(self.instances)
+        return not self.drift and bool(self.instances) and not self.failing
 
 
 @dataclass
@@ -109,19 +119,6 @@ def find_api(agw, model: Model, stack: str, api_id: Optional[str]) -> tuple[Opti
     return None, [f"no API named {model.api.name!r} is deployed"]
 
 
-def split_uri(uri: str) -> tuple[Optional[str], dict[str, str]]:
-    """A Cloud Map integration URI -> (service id, filter); (None, {}) when it is not a Cloud Map service ARN.
-
-    >>> split_uri("arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-abc?leader=true")
-    ('srv-abc', {'leader': 'true'})
-    """
-    arn, _, query = uri.partition("?")
-    parts = arn.split(":")
-    if len(parts) < 6 or parts[2] != "servicediscovery" or not parts[5].startswith("service/"):
-        return None, {}
-    return parts[5][len("service/"):], dict(parse_qsl(query, keep_blank_values=True))
-
-
 def _filter_text(pairs: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(pairs.items())) or "(all instances)"
 
@@ -129,8 +126,10 @@ def _filter_text(pairs: dict[str, str]) -> str:
 class _Reader:
     def __init__(self, model: Model, agw, sd) -> None:
         self.model, self.agw, self.sd = model, agw, sd
+        self.descriptions = reach.describe(model)
         self._services: dict[str, dict] = {}
         self._namespaces: dict[str, str] = {}
+        self._authorizers: dict[str, Optional[str]] = {}
 
     def service(self, service_id: str) -> dict:
         if service_id not in self._services:
@@ -189,8 +188,11 @@ class _Reader:
                 f"cannot read what the route targets: {exc}"], verdict=NO_INSTANCE)
 
     def _route(self, route: Route, deployed: Optional[dict], api_id: Optional[str]) -> RouteView:
-        view = RouteView(route.key.text, route.id, deployed is not None)
-        query, target = dict(route.filter.pairs), None  # what to discover: the deployed integration's, else ours
+        description = self.descriptions[route.id]
+        view = RouteView(route.key.text, route.id, deployed is not None, target=description.target.kind.value,
+                         authorization=str(description.authorization))
+        facts, service_drift, target = None, [], None  # what the deployed route says; where to discover
+        label = route.service
         if deployed is None:
             view.drift.append("not deployed: the API has no route with this key" if api_id else "not deployed")
         else:
@@ -199,64 +201,61 @@ class _Reader:
                 view.drift.append("the deployed route has no integration (no target)")
             else:
                 uri = self.agw.get_integration(ApiId=api_id, IntegrationId=integration_id).get("IntegrationUri", "")
-                service_id, deployed_filter = split_uri(uri)
-                if route.fan_out is not None:  # it invokes its function, which discovers what routes.yaml says
-                    if ":lambda:" not in uri:
-                        view.drift.append(f"a fan-out route's integration should invoke its function, not "
-                                          f"{uri or '(no URI)'}")
-                elif service_id is None:
-                    view.drift.append(f"the integration does not target a Cloud Map service: {uri or '(no URI)'}")
-                else:
-                    if deployed_filter != query:
-                        view.drift.append(f"filter: the integration says {_filter_text(deployed_filter)}, "
-                                          f"routes.yaml says {_filter_text(query)}")
-                    found = self.service(service_id)
-                    problem = self.expected_service_drift(route, service_id, found)
-                    if problem:
-                        view.drift.append(problem)
-                    query = deployed_filter
+                facts = reach.Deployed(uri if isinstance(uri, str) else "", None, self.authorization(deployed, api_id))
+                parsed = IntegrationUri.parse(facts.uri)
+                if route.fan_out is None and parsed is not None:  # a fan-out's function discovers what we say
+                    found = self.service(parsed.service_id)
+                    service_drift = [p for p in [self.expected_service_drift(route, parsed.service_id, found)] if p]
                     target = (self.namespace(found["NamespaceId"]), found["Name"], has_health_check(found))
-                    label = self.key_of(service_id, found) or deployed_label(found["Name"], service_id)
+                    label = self.key_of(parsed.service_id, found) or deployed_label(found["Name"], parsed.service_id)
+                    facts = reach.Deployed(facts.uri, target[2], facts.authorization)
         if target is None:
             names = resolve_service(self.sd, self.model, self.model.service(route.service))
             target = (names.namespace, names.name, names.has_health_check)
-            label = route.service
-        namespace, name, has_check = target
-        view.service, view.cloud_map_service, view.filter = label, name, query
+        return self._reached(view, description, facts, target, label, service_drift)
+
+    def _reached(self, view: RouteView, description: reach.RouteReach, facts: Optional[reach.Deployed],
+                 target: tuple[str, str, bool], label: str, service_drift: list[str]) -> RouteView:
+        """What DiscoverInstances returns now (every health status: reach decides who is kept out), observed."""
+        namespace, name, _ = target
+        parsed = IntegrationUri.parse(facts.uri) if facts else None
+        query = parsed.filter if parsed and description.target.kind is reach.TargetKind.PROXY \
+            else description.target.filter
+        view.service, view.cloud_map_service, view.filter = label, name, dict(query.pairs)
+        problems = []
         try:
-            everyone_called = route.fan_out is not None and route.fan_out.include_unhealthy  # HealthStatus ALL
-            reached = discover(self.sd, namespace, name, query, "ALL" if everyone_called else health_parameter(has_check))
-            everyone = discover(self.sd, namespace, name, query, "ALL") if has_check else reached
+            found = discover(self.sd, namespace, name, dict(query.pairs), "ALL")
         except Exception as exc:  # ServiceNotFound, NamespaceNotFound, access denied  # noqa: BLE001
-            reached = everyone = []
-            view.warnings.append(f"DiscoverInstances failed for {name} in {namespace}: {exc}")
-        view.instances = [InstanceView.of(f) for f in reached]
-        view.verdict = verdict(reached)
-        if route.fan_out is not None and len(reached) > 1:
-            view.verdict = f"fan-out: all {len(reached)} instances, each request"
-        for found in reached:
-            if found.address is None:
-                view.warnings.append(f"{found.id} has no AWS_INSTANCE_IPV4/AWS_INSTANCE_PORT: API Gateway cannot "
-                                     f"reach it, and requests sent to it fail")
-        reached_ids = {f.id for f in reached}
-        for found in everyone:
-            if found.id not in reached_ids:
-                view.warnings.append(f"{found.id} ({found.address_text}) matches but is {found.health}: "
-                                     f"it receives no traffic")
+            found = []
+            problems.append(f"DiscoverInstances failed for {name} in {namespace}: {exc}")
+        observation = reach.observe(description, [registration(f) for f in found], facts)
+        view.drift += list(observation.drift) + service_drift
+        view.instances = [InstanceView.of(s) for s in observation.selected]
+        view.failing = [s.id for s in observation.failing]
+        view.verdict = observation.verdict
+        view.warnings = problems + [w.message for w in observation.warnings]
         return view
+
+    def authorization(self, route: dict, api_id: Optional[str]) -> reach.DeployedAuthorization:
+        """A deployed route's authorization: its type, its authorizer's name (GetAuthorizer), its scopes."""
+        authorizer_id = route.get("AuthorizerId")
+        if authorizer_id and authorizer_id not in self._authorizers:
+            self._authorizers[authorizer_id] = self.agw.get_authorizer(ApiId=api_id, AuthorizerId=authorizer_id).get(
+                "Name")
+        scopes = route.get("AuthorizationScopes") or []
+        return reach.DeployedAuthorization(str(route.get("AuthorizationType") or "NONE"),
+                                           self._authorizers.get(authorizer_id) if authorizer_id else None,
+                                           tuple(str(s) for s in scopes if isinstance(s, str)))
+
+
+def registration(found: Found) -> reach.Registration:
+    """An instance DiscoverInstances returned, as reach reads it (its health checked, never trusted)."""
+    return reach.Registration(found.id, found.attributes, reach.Health.of(found.health))
 
 
 def deployed_label(name: str, service_id: str) -> str:
     """A deployed Cloud Map service routes.yaml does not declare: its name and id."""
     return f"{name} ({service_id})"
-
-
-def verdict(reached: list[Found]) -> str:
-    if not reached:
-        return NO_INSTANCE
-    if len(reached) == 1:
-        return f"one instance: {reached[0].id} serves all"
-    return f"{len(reached)} instances, round-robin"
 
 
 def read(model: Model, agw, sd, file: str = "routes.yaml", stack: str = DEFAULT_STACK,
@@ -277,8 +276,11 @@ def read(model: Model, agw, sd, file: str = "routes.yaml", stack: str = DEFAULT_
 # -- rendering ----------------------------------------------------------------------------------------------
 
 
-def _instance_text(i: InstanceView) -> str:
-    attributes = " ".join(f"{k}={v}" for k, v in sorted(i.attributes.items()))
+def _instance_text(i: InstanceView, view: RouteView, verbose: bool = False) -> str:
+    """`task-0  10.0.1.10:8080  leader=true  HEALTHY`. The attributes ECS sets on every task are news only when
+    the filter names them; --verbose shows them all."""
+    shown = {k: v for k, v in i.attributes.items() if verbose or k not in ECS_ATTRIBUTES or k in view.filter}
+    attributes = " ".join(f"{k}={v}" for k, v in sorted(shown.items()))
     return f"{i.id}  {i.address or '(no address)'}  {attributes or '-'}  {i.health}"
 
 
@@ -286,10 +288,12 @@ def summary(report: Report) -> str:
     drifted = sum(1 for r in report.routes if r.drift)
     empty = sum(1 for r in report.routes if r.id is not None and not r.instances)
     ok = sum(1 for r in report.routes if r.ok)
-    return f"{ok} of {len(report.routes)} route(s) ok; {drifted} drifted; {empty} reaching no instance"
+    failing = sum(1 for r in report.routes if r.failing)
+    return f"{ok} of {len(report.routes)} route(s) ok; {drifted} drifted; {empty} reaching no instance" + (
+        f"; {failing} reaching instances that cannot be called" if failing else "")
 
 
-def render_text(report: Report) -> str:
+def render_text(report: Report, verbose: bool = False) -> str:
     lines = [f"{report.file}: API {report.api} ({'id ' + report.api_id if report.api_id else 'not found'}, "
              f"stage {report.stage})"]
     lines += [f"  problem: {p}" for p in report.problems]
@@ -302,7 +306,7 @@ def render_text(report: Report) -> str:
         cloud_map = f" (Cloud Map {view.cloud_map_service})" if view.cloud_map_service not in ("", view.service) \
             and not view.service.startswith(view.cloud_map_service + " (") else ""
         lines.append(f"  service {view.service}{cloud_map}, filter {_filter_text(view.filter)}")
-        lines += [f"  {_instance_text(i)}" for i in view.instances]
+        lines += [f"  {_instance_text(i, view, verbose)}" for i in view.instances]
         lines.append(f"  verdict: {view.verdict}")
         lines += [f"  warning: {w}" for w in view.warnings]
     lines.append(summary(report))
@@ -329,10 +333,10 @@ def render_markdown(report: Report) -> str:
     return "\n".join(line for line in lines if line is not None)
 
 
-def render(report: Report, fmt: str) -> str:
+def render(report: Report, fmt: str, verbose: bool = False) -> str:
     if fmt == "json":
         return json.dumps(report.to_json(), indent=2)
-    return render_markdown(report) if fmt == "markdown" else render_text(report)
+    return render_markdown(report) if fmt == "markdown" else render_text(report, verbose)
 
 
 def _snapshot(report: Report) -> dict[str, dict]:
@@ -366,13 +370,15 @@ def _change_text(change: dict) -> str:
 
 def run_status(file: str, fmt: str = "text", api_id: Optional[str] = None, stack: str = DEFAULT_STACK,
                local_aws: Optional[str] = None, watch: Optional[float] = None, out: Optional[TextIO] = None,
-               err: Optional[TextIO] = None, environment: Optional[str] = None) -> int:
-    """Exit 0 when every route is deployed as declared and reaches an instance; 1 when one has drifted or reaches
-    none (or routes.yaml is invalid); 2 when the deployed system cannot be read."""
+               err: Optional[TextIO] = None, environment: Optional[str] = None, verbose: bool = False) -> int:
+    """Exit 0 when every route is deployed as declared and reaches instances that can answer; 1 when one has
+    drifted, reaches none or reaches one that cannot be called (or routes.yaml is invalid); 2 when the deployed
+    system cannot be read. `check`'s warnings are printed with `verbose` only (errors always)."""
     out, err = out or sys.stdout, err or sys.stderr
     model, diagnostics = compile_file(file, environment)
-    if diagnostics:
-        print(render_diagnostics(diagnostics), file=err)
+    shown = diagnostics if verbose or model is None else [d for d in diagnostics if d.severity == ERROR]
+    if shown:
+        print(render_diagnostics(shown), file=err)
     if model is None:
         return 1
     from botocore.exceptions import BotoCoreError, ClientError
@@ -383,7 +389,7 @@ def run_status(file: str, fmt: str = "text", api_id: Optional[str] = None, stack
     except (BotoCoreError, ClientError) as exc:
         print(f"main.py: error: cannot read the deployed API: {exc}", file=err)
         return 2
-    print(render(report, fmt), file=out, flush=True)
+    print(render(report, fmt, verbose), file=out, flush=True)
     while watch:
         time.sleep(watch)
         try:

@@ -3,77 +3,111 @@ replacement rules (compiler.terraform.catalogue), route by route."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
+from .. import reach
 from ..core import names
-from ..language.model import Model, Route
+from ..language.model import Model
+from ..reach import aspects
+from ..reach.aspects import Aspect
+from ..reach.description import Concern, RouteReach, TargetKind
 from ..terraform import catalogue
+from ..terraform.owners import Owner, OwnerKind, by_address
 from ..terraform.plan import Block, Concat, Ref, ResourcePlan, build, terraform_value
 from .summary import ResourceChange, RouteChange, Summary
+from .versions import Findings
+
+# A route's own resources first, in this order (its route, its integration, a fan-out's function), then the rest.
+PRIMARY = ("aws_apigatewayv2_route", "aws_apigatewayv2_integration", "aws_lambda_function")
 
 
-def diff_models(base: Model, head: Model, title: str) -> Summary:
+def diff_models(base: Model, head: Model, title: str,
+                findings: Optional[tuple[Findings, Findings]] = None) -> Summary:
+    """The route-level review of base -> head: each route's description (compiler.reach) compared aspect by
+    aspect, with the resource changes its plan owners group under it, and the warnings the change introduces
+    (`findings`: what `check` said of each version; versions.findings)."""
     before, after = build(base), build(head)
     resources = diff_plans(before, after)
-    by_address = {c.address: c for c in resources}
-    base_routes, head_routes = {r.id: r for r in base.routes}, {r.id: r for r in head.routes}
+    owned = group_by_owner(resources, {**by_address(before.blocks), **by_address(after.blocks)})
+    old, new = reach.describe(base), reach.describe(head)
+    base_findings, head_findings = findings or (Findings(), Findings())
     routes = []
-    for route_id in sorted(base_routes.keys() | head_routes.keys()):
-        old, new = base_routes.get(route_id), head_routes.get(route_id)
-        # Each route has its own integration, at the route's name (plan.py, names.integration).
-        touched = [names.address("aws_apigatewayv2_route", route_id),
-                   names.address("aws_apigatewayv2_integration", names.integration(route_id))]
-        service = (new or old).service
-        service_block = names.address("aws_service_discovery_service",
-                                      (head if new else base).service(service).logical_id)
-        touched.append(service_block)
-        if old is None:
-            change = RouteChange(new.key.text, route_id, "added", [f"reaches {_reach(new)}"], True)
-        elif new is None:
-            change = RouteChange(old.key.text, route_id, "removed", [f"reached {_reach(old)}"], True)
-        else:
-            details = _route_details(old, new)
-            if old.throttling != new.throttling:
-                touched.append(names.address("aws_apigatewayv2_stage", names.STAGE))
-            replaced_service = by_address.get(service_block, ResourceChange("", "")).action == "replace"
-            if replaced_service:
-                details.append(f"service {service!r} is replaced: new Cloud Map service ARN")
-            if not details:
-                continue
-            change = RouteChange(new.key.text, route_id, "changed", details,
-                                 old.service != new.service or old.filter != new.filter or replaced_service)
-        change.resources = [by_address[a] for a in dict.fromkeys(touched) if a in by_address]
-        routes.append(change)
-    return Summary(title, routes, resources)
+    for route_id in sorted(old.keys() | new.keys()):
+        change = _route_change(old.get(route_id), new.get(route_id), owned)
+        if change is None:
+            continue
+        change.warnings = introduced(base_findings.of(route_id), head_findings.of(route_id),
+                                     old.get(route_id), new.get(route_id))
+        if change.kind != "changed" or change.details or change.warnings:
+            routes.append(change)
+    return Summary(title, routes, resources,
+                   warnings=introduced(base_findings.of(None), head_findings.of(None), None, None))
 
 
-def _reach(route: Route) -> str:
-    return f"{route.service} ({route.filter})"
+def group_by_owner(resources: Iterable[ResourceChange], owners: dict[str, Owner]) -> dict[Owner, list[ResourceChange]]:
+    """Resource changes by the owner their block has in the plan (the head's, else the base's for a deletion)."""
+    grouped: dict[Owner, list[ResourceChange]] = {}
+    for change in resources:
+        owner = owners.get(change.address)
+        if owner is not None:
+            grouped.setdefault(owner, []).append(change)
+    return grouped
 
 
-def _route_details(old: Route, new: Route) -> list[str]:
-    pairs = [("route key", old.key.text, new.key.text), ("service", old.service, new.service),
-             ("filter", str(old.filter), str(new.filter)),
-             ("authorization", _auth(old), _auth(new)),
-             ("throttling", _throttle(old), _throttle(new)),
-             ("timeout", _ms(old.options.timeout_ms), _ms(new.options.timeout_ms)),
-             ("TLS server name", old.options.tls_server_name or "none", new.options.tls_server_name or "none"),
-             ("stage prefix stripped", str(old.options.strip_stage).lower(), str(new.options.strip_stage).lower())]
-    return [f"{name}: {a} -> {b}" for name, a, b in pairs if a != b]
+def ordered(changes: Iterable[ResourceChange]) -> list[ResourceChange]:
+    unique = list({c.address: c for c in changes}.values())
+    return sorted(unique, key=lambda c: (PRIMARY.index(c.type) if c.type in PRIMARY else len(PRIMARY), c.address))
 
 
-def _auth(route: Route) -> str:
-    scopes = f" scopes {', '.join(route.scopes)}" if route.scopes else ""
-    return str(route.authorization) + scopes + (" (public)" if route.public else "")
+def _route_change(old: Optional[RouteReach], new: Optional[RouteReach],
+                  owned: dict[Owner, list[ResourceChange]]) -> Optional[RouteChange]:
+    either = new or old
+    if old is None or new is None:
+        kind, verb = ("added", "reaches") if old is None else ("removed", "reached")
+        change = RouteChange(either.key.text, either.id, kind, [f"{verb} {reach_text(either)}"], True)
+        change.resources = route_resources(either, either, owned, False)
+        return change
+    changes = aspects.changed(aspects.values(old), aspects.values(new))
+    details = [f"{aspect.label}: {a} -> {b}" for aspect, a, b in changes]
+    replaced = sorted({r.target.service.key for r in (old, new)
+                       if any(c.action == "replace" and c.type == "aws_service_discovery_service"
+                              for c in owned.get(Owner.service(r.target.service.key), ()))})
+    details += [f"service {key!r} is replaced: new Cloud Map service ARN" for key in replaced]
+    change = RouteChange(new.key.text, new.id, "changed", details, aspects.reach_changes(changes) or bool(replaced))
+    change.aspects = [(aspect.label, a, b) for aspect, a, b in changes]
+    throttled = any(aspect is Aspect.THROTTLING for aspect, _, _ in changes)
+    change.resources = route_resources(old, new, owned, throttled) if details else []
+    return change
 
 
-def _throttle(route: Route) -> str:
-    t = route.throttling
-    return f"burst {t.burst_limit}, rate {t.rate_limit:g}/s" if t else "stage default"
+def route_resources(old: RouteReach, new: RouteReach, owned: dict[Owner, list[ResourceChange]],
+                    throttled: bool) -> list[ResourceChange]:
+    """A route's own resources, then those of its service and authorizer (before and after), and the stage when
+    its throttling changed (a route's throttling is an entry of the stage's route_settings)."""
+    own = ordered(owned.get(Owner.route(new.id), ()))
+    shared = [Owner.service(r.target.service.key) for r in (old, new)]
+    shared += [Owner.authorizer(r.authorization.authorizer) for r in (old, new) if r.authorization.authorizer]
+    rest = ordered(c for owner in dict.fromkeys(shared) for c in owned.get(owner, ()))
+    stage = [c for c in owned.get(Owner(OwnerKind.API), ()) if throttled and c.type == "aws_apigatewayv2_stage"]
+    return own + rest + stage
 
 
-def _ms(value: int | None) -> str:
-    return f"{value} ms" if value else "default (30000 ms)"
+def reach_text(description: RouteReach) -> str:
+    """`raft (leader=true)`: the service and filter a route reaches (and how, for a fan-out)."""
+    target = description.target
+    text = f"{target.service.key} ({', '.join(f'{k}={v}' for k, v in target.filter.pairs) or 'all instances'})"
+    return text + (", every instance on each request (fan-out)" if target.kind is TargetKind.FAN_OUT else "")
+
+
+def introduced(base: Iterable[tuple[str, str]], head: Iterable[tuple[str, str]],
+               old: Optional[RouteReach], new: Optional[RouteReach]) -> list[str]:
+    """The warnings head has and base has not: check's diagnostics (code and message), and what the description
+    alone foresees that no diagnostic says (a leader filter two static instances match)."""
+    seen = set(base) | {("", w.message) for w in (old.warnings if old else ()) if w.code is None}
+    mine = list(head) + [("", w.message) for w in (new.warnings if new else ())
+                         if w.code is None and w.concern is not Concern.UNSETTABLE_FILTER]
+    return [f"{code}: {message}" if code else message for code, message in dict.fromkeys(mine) if (code, message)
+            not in seen]
 
 
 def diff_plans(before: ResourcePlan, after: ResourcePlan) -> list[ResourceChange]:

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qsl
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any, Optional
 
+from .. import reach
 from ..core import names
 from ..core.diagnostics import Diagnostic, at_file
 from ..core.files import read_capped, unreadable
 from ..core.text import visible
+from ..language.model import AttributeFilter, IntegrationUri, Model
+from ..reach import aspects
+from ..reach.aspects import Aspect
+from ..reach.description import RouteReach
 from ..terraform import catalogue
 from ..terraform.catalogue import is_managed
+from ..terraform.owners import Owner, OwnerKind, by_address
+from ..terraform.plan import build
+from .diff import ordered
+from .planned import NOTHING, UNKNOWN, Side, Values, aspects_of, reach_of
 from .summary import ResourceChange, RouteChange, Summary
 
 PLAN_MAX_BYTES = 32 * 1024 * 1024  # a plan of 300 routes is a few MB; more is not one routes stack
@@ -130,17 +139,28 @@ def _string(values: dict, key: str, path: str) -> str | None:
     return _field(values, key, (str, type(None)), path)
 
 
-def summarize_plan(plan: Any, title: str) -> Summary:
+def summarize_plan(plan: Any, title: str, model: Optional[Model] = None) -> Summary:
     """Raises PlanError when `plan` is not `terraform show -json` output.
 
-    Routes, services and integrations are named as routes.yaml names them wherever the plan allows: a route by its
-    address (the route id), its integration by the same name (each route has its own, plan.py), and a Cloud Map
-    service in a reach by its key, found from the service's address and the ids before and after the change, or,
-    for an integration URI known only after apply, from the URI template in the plan's configuration.
+    Resource changes land on the routes they serve through the plan's owners (compiler.terraform.owners) of
+    `model`, the routes.yaml the plan was made from: a route's own resources (its route, integration, a fan-out's
+    function and what it needs), its service's and its authorizer's, and the stage when its throttling changes.
+    Each route's aspects (compiler.reach.aspects) are read from its resources before and after (planned.py); a
+    value known only after apply is the model's. A resource the model does not own (a deleted route's) is linked
+    by the ids its values hold: a route's target names its integration, an integration's URI its function.
+    Services are named by their routes.yaml key (from the owner of their block; without a model, from the
+    block's address and name) and by id when routes.yaml does not create them.
     """
     changes = parse_plan(plan)
-    resources, routes, unmanaged = [], [], []
-    integrations: dict[str, PlannedChange] = {}  # by id before the change, and by address
+    resources, unmanaged = _resource_changes(changes)
+    context = _Plan(changes, resources, model, _configured_uris(plan))
+    routes = [change for change in map(context.route_change, context.units()) if change is not None]
+    return Summary(title, routes, sorted(resources, key=attrgetter("address")),
+                   sorted(unmanaged, key=attrgetter("address")))
+
+
+def _resource_changes(changes: list[PlannedChange]) -> tuple[list[ResourceChange], list[ResourceChange]]:
+    resources, unmanaged = [], []
     for change in changes:
         if change.mode == "data":
             continue
@@ -161,101 +181,212 @@ def summarize_plan(plan: Any, title: str) -> Summary:
             consequence = catalogue.of(change.type).on_delete if action == "delete" else ""
             resource = ResourceChange(change.address, action, consequence=consequence)
         resources.append(resource)
-        if change.type == "aws_apigatewayv2_integration":
-            integrations[_string(before, "id", f"{change.path}.change.before") or change.address] = change
-            integrations[change.address] = change
-    services = _ServiceNames(changes, _configured_uris(plan))
-    by_address = {r.address: r for r in resources}
-    planned = {c.address: c for c in changes if c.mode != "data"}
-    for change in changes:
-        if change.type != "aws_apigatewayv2_route" or change.mode == "data":
-            continue
-        at = f"{change.path}.change"
-        before, after = change.before, change.after
-        old_key, new_key = _string(before, "route_key", f"{at}.before"), _string(after, "route_key", f"{at}.after")
-        old_auth = _string(before, "authorization_type", f"{at}.before")
-        new_auth = _string(after, "authorization_type", f"{at}.after")
-        old_target, new_target = _string(before, "target", f"{at}.before"), _string(after, "target", f"{at}.after")
-        details = []
-        resource = by_address.get(change.address)
-        if resource and resource.action in ("create", "delete"):
-            details.append({"create": "added", "delete": "removed"}[resource.action])
-        if old_key and new_key and old_key != new_key:
-            details.append(f"route key: {old_key} -> {new_key}")
-        if old_auth and new_auth and old_auth != new_auth:
-            details.append(f"authorization: {old_auth} -> {new_auth}")
-        touched = [resource] if resource else []
-        reach_changed = bool(resource and resource.action in ("create", "delete"))
-        # The route's integration: the one its target names, else its own (named like the route: plan.py).
-        integration = integrations.get((old_target or "").removeprefix("integrations/")) or integrations.get(
-            names.address("aws_apigatewayv2_integration", names.integration(change.name)))
-        if integration is not None:
-            where = f"{integration.path}.change"
-            old_uri = _string(integration.before, "integration_uri", f"{where}.before")
-            new_uri = _string(integration.after, "integration_uri", f"{where}.after")
-            old_reach = services.reach(old_uri) if old_uri else None
-            new_reach = None if integration.action == "delete" else services.reach(new_uri, integration.address)
-            if integration.action == "create" or old_reach is None:
-                if new_reach:
-                    details.append(f"reaches {new_reach}")
-            elif integration.action == "delete" or new_reach is None:
-                details.append(f"reached {old_reach}")
-            elif old_uri != new_uri:
-                details.append(f"reach: {old_reach} -> {new_reach}")
-                reach_changed = True
-            elif integration.action == "update":
-                what = [a for a in by_address[integration.address].attributes if a != "integration_uri"]
-                details.append(f"integration: {', '.join(what) or 'updated'} changed")
-            touched += [r for r in resources if r.address == integration.address]
-            touched += [by_address[a] for a in services.targets(old_uri, integration.address)
-                        if a in by_address and by_address[a] not in touched]
-        fan_out = _fan_out_reach(change.name, planned, by_address)
-        if fan_out:
-            details.append(fan_out[0])
-            reach_changed = reach_changed or fan_out[1]
-            touched += [r for r in fan_out[2] if r not in touched]
-        if old_target != new_target and new_target is not None and old_target:
-            details.append("now targets another integration")
-            reach_changed = True
-        if details or touched:
-            kind = "added" if "added" in details else "removed" if "removed" in details else "changed"
-            routes.append(RouteChange(new_key or old_key or change.name, change.name, kind,
-                                      [d for d in details if d not in ("added", "removed")], reach_changed, touched))
-    return Summary(title, routes, sorted(resources, key=lambda c: c.address),
-                   sorted(unmanaged, key=lambda c: c.address))
+    return resources, unmanaged
 
 
-FAN_OUT_REACH = ("CLOUD_MAP_NAMESPACE", "CLOUD_MAP_SERVICE", "FILTER", "INCLUDE_UNHEALTHY")
+@dataclass
+class _Unit:
+    """One route's planned resources."""
+
+    route_id: str
+    description: Optional[RouteReach] = None  # the model's, when the route is in it
+    route: Optional[PlannedChange] = None
+    integration: Optional[PlannedChange] = None
+    function: Optional[PlannedChange] = None  # a fan-out route's
+    own: list[PlannedChange] = field(default_factory=list)
 
 
-def _fan_out_reach(route_id: str, planned: dict[str, PlannedChange],
-                   by_address: dict[str, ResourceChange]) -> tuple[str, bool, list[ResourceChange]] | None:
-    """A fan-out route's reach is in its function (plan.fan_out_blocks): the environment names the namespace,
-    service and filter, and the role's policy the namespace's and service's ARNs. (detail, reach changed,
-    resources) when either changes, else None."""
-    function = planned.get(names.address("aws_lambda_function", names.fan_out(route_id)))
-    policy = planned.get(names.address("aws_iam_role_policy", names.fan_out(route_id)))
-    touched = [by_address[c.address] for c in (function, policy) if c is not None and c.address in by_address]
-    if not touched:
-        return None
+# The attributes of an integration that the aspects explain (the rest are named as they are).
+_EXPLAINED = ("integration_uri", "timeout_milliseconds", "tls_config", "request_parameters", "integration_type")
 
-    def reach(values: dict) -> dict:
-        environment = values.get("environment")
-        block = environment[0] if isinstance(environment, list) and environment else {}
-        variables = block.get("variables") if isinstance(block, dict) else None
-        return {k: variables.get(k) for k in FAN_OUT_REACH} if isinstance(variables, dict) else {}
 
-    old = reach(function.before) if function else {}
-    new = reach(function.after) if function else {}
-    unknown = bool(function and function.unknown.get("environment"))
-    new_arns = policy is not None and policy.action in ("update", "replace")  # a new namespace or service ARN
-    if function is not None and function.action in ("create", "delete"):
-        return ("fan-out function " + {"create": "added", "delete": "removed"}[function.action], True, touched)
-    if old != new or unknown or new_arns:
-        text = ", ".join(f"{k.lower()}: {old.get(k)} -> {new.get(k) if not unknown else '(known after apply)'}"
-                         for k in FAN_OUT_REACH if old.get(k) != new.get(k) or unknown)
-        return (f"fan-out reach: {text or 'new Cloud Map ARNs in its role'}", True, touched)
-    return ("fan-out function updated", False, touched)
+class _Plan:
+    """The plan, indexed for attributing its changes to routes."""
+
+    def __init__(self, changes: list[PlannedChange], resources: list[ResourceChange], model: Optional[Model],
+                 configured: dict[str, str]) -> None:
+        self.planned = {c.address: c for c in changes if c.mode != "data"}
+        self.by_address = {r.address: r for r in resources}
+        self.model = model
+        self.owners = by_address(build(model).blocks) if model else {}
+        self.descriptions = reach.describe(model) if model else {}
+        self.services = _ServiceNames(changes, configured, self.owners, model)
+        self.owned: dict[Owner, list[PlannedChange]] = {}
+        for address, change in self.planned.items():
+            if address in self.owners:
+                self.owned.setdefault(self.owners[address], []).append(change)
+        self.by_id = {(c.type, c.before["id"]): c for c in self.planned.values() if isinstance(c.before.get("id"), str)}
+        self.by_invoke_arn = {c.before["invoke_arn"]: c for c in self.planned.values()
+                              if isinstance(c.before.get("invoke_arn"), str)}
+        self.authorizer_names = {values["id"]: values["name"] for c in self.planned.values()
+                                 if c.type == "aws_apigatewayv2_authorizer" for values in (c.before, c.after)
+                                 if isinstance(values.get("id"), str) and isinstance(values.get("name"), str)}
+
+    def units(self) -> list[_Unit]:
+        units = {}
+        for route_id, description in self.descriptions.items():
+            unit = units[route_id] = _Unit(route_id, description, own=self.owned.get(Owner.route(route_id), []))
+            for change in unit.own:
+                self._place(unit, change)
+        claimed = {c.address for unit in units.values() for c in unit.own}
+        for change in self.planned.values():  # routes the model does not have: linked by their ids
+            if change.type == "aws_apigatewayv2_route" and change.address not in claimed:
+                unit = units.setdefault(change.name, _Unit(change.name))
+                unit.route = change
+                target = _string(change.before, "target", f"{change.path}.change.before") or ""
+                unit.integration = unit.integration or self.by_id.get(
+                    ("aws_apigatewayv2_integration", target.removeprefix("integrations/")))
+                uri = unit.integration.before.get("integration_uri") if unit.integration else None
+                unit.function = unit.function or self.by_invoke_arn.get(uri)
+                unit.own += [c for c in (change, unit.integration, unit.function) if c and c not in unit.own]
+        return [units[key] for key in sorted(units)]
+
+    @staticmethod
+    def _place(unit: _Unit, change: PlannedChange) -> None:
+        kind = {"aws_apigatewayv2_route": "route", "aws_apigatewayv2_integration": "integration",
+                "aws_lambda_function": "function"}.get(change.type)
+        if kind:
+            setattr(unit, kind, change)
+
+    # -- the two sides of a route -------------------------------------------------------------------------------
+
+    def side(self, unit: _Unit, after: bool) -> Side:
+        def values(change: Optional[PlannedChange]) -> Values:
+            if change is None:
+                return NOTHING
+            return Values(change.after, change.unknown) if after else Values(change.before)
+        route = values(unit.route)
+        authorizer = self._authorizer(unit, route, after)
+        owner = self.owners.get(authorizer.address) if authorizer else None
+        allowlist = next((c for c in self.owned.get(owner, ()) if c.type == "aws_lambda_function"), None)
+        stage = next((c for c in self.planned.values() if c.type == "aws_apigatewayv2_stage"), None)
+        return Side(route, values(unit.integration), values(unit.function), values(authorizer), values(allowlist),
+                    values(stage), self.services.key_of, self.authorizer_key)
+
+    def authorizer_key(self, authorizer_id: Any) -> Any:
+        """An authorizer's routes.yaml key: its name (the plan names authorizers by key)."""
+        return UNKNOWN if authorizer_id is UNKNOWN else self.authorizer_names.get(authorizer_id)
+
+    def _authorizer(self, unit: _Unit, route: Values, after: bool) -> Optional[PlannedChange]:
+        """The authorizer a side's route names: by its id in the plan, else (after apply) the model's."""
+        found = self.by_id.get(("aws_apigatewayv2_authorizer", route.text("authorizer_id")))
+        key = unit.description.authorization.authorizer if unit.description and after else None
+        if found is None and key:
+            found = next((c for c in self.owned.get(Owner.authorizer(key), ())
+                          if c.type == "aws_apigatewayv2_authorizer"), None)
+        return found
+
+    # -- the row ------------------------------------------------------------------------------------------------
+
+    def route_change(self, unit: _Unit) -> Optional[RouteChange]:
+        key = _route_key(unit)  # checked: a route key that is not a string is not terraform's output
+        sides = self.side(unit, False), self.side(unit, True)
+        route = self.by_address.get(unit.route.address) if unit.route else None
+        action = route.action if route else "no-op"
+        fallback = aspects.values(unit.description) if unit.description else None
+        changes = [] if action in ("create", "delete") else aspects.changed(aspects_of(sides[0]),
+                                                                             aspects_of(sides[1], fallback))
+        details, reach_changed = self._details(unit, action, changes, sides)
+        if not details and action not in ("create", "delete"):
+            return None
+        kind = {"create": "added", "delete": "removed"}.get(action, "changed")
+        change = RouteChange(key or unit.route_id, unit.route_id, kind, details, reach_changed,
+                             self.touched(unit, any(a is Aspect.THROTTLING for a, _, _ in changes)))
+        change.aspects = [(aspect.label, old, new) for aspect, old, new in changes]
+        return change
+
+    def _details(self, unit: _Unit, action: str, changes: list, sides: tuple[Side, Side]) -> tuple[list[str], bool]:
+        """The row's lines, as diff words them (the reach line where diff says service and filter), and whether
+        what the route reaches changes."""
+        details = [f"{aspect.label}: {old} -> {new}" for aspect, old, new in changes
+                   if aspect not in (Aspect.SERVICE, Aspect.FILTER)]
+        reach = self._reach_line(unit, action, self.reach_text(unit, sides[0], False),
+                                 self.reach_text(unit, sides[1], True))
+        if reach:
+            details.insert(1 if changes and changes[0][0] is Aspect.ROUTE_KEY else 0, reach)
+        retargeted = self._retargeted(unit)
+        details += self._unexplained(unit) + (["now targets another integration"] if retargeted else [])
+        return details, (action in ("create", "delete") or reach.startswith("reach:") or retargeted
+                         or aspects.reach_changes(changes))
+
+    @staticmethod
+    def _retargeted(unit: _Unit) -> bool:
+        if unit.route is None:
+            return False
+        at = f"{unit.route.path}.change"
+        old = _string(unit.route.before, "target", f"{at}.before")
+        new = _string(unit.route.after, "target", f"{at}.after")
+        return bool(old and new and old != new)
+
+    def _reach_line(self, unit: _Unit, action: str, old: Optional[str], new: Optional[str]) -> str:
+        integration = self.by_address.get(unit.integration.address) if unit.integration else None
+        if action == "delete" or (new is None and old):
+            return f"reached {old}"
+        if action == "create" or (integration is not None and integration.action == "create") or old is None:
+            return f"reaches {new}" if new else ""
+        return f"reach: {old} -> {new}" if old != new else ""
+
+    def _unexplained(self, unit: _Unit) -> list[str]:
+        integration = self.by_address.get(unit.integration.address) if unit.integration else None
+        if integration is None or integration.action != "update":
+            return []
+        what = [a for a in integration.attributes if a not in _EXPLAINED]
+        return [f"integration: {', '.join(what)} changed"] if what else []
+
+    def reach_text(self, unit: _Unit, side: Side, after: bool) -> Optional[str]:
+        """`raft (leader=true)` (`replaced raft (...)` for a service that gets a new id), None when the side has no
+        integration; what the model (or the configured URI) says when the plan knows it only after apply."""
+        carrier = unit.function if side.fan_out is True else unit.integration  # what holds the reach
+        if carrier is None or (after and carrier.action == "delete") or (not after and not carrier.before):
+            return None
+        reached = reach_of(side)
+        if reached is UNKNOWN and unit.description is not None:
+            target = unit.description.target
+            reached = (target.service.key, target.filter)
+        elif reached is UNKNOWN:
+            return self.services.configured_reach(unit.integration.address)
+        if not isinstance(reached, tuple):
+            return None
+        label, filter_ = reached
+        replaced = after and self.services.is_replaced(label)
+        return f"{'replaced ' if replaced else ''}{label} ({_filters(filter_)})"
+
+    def touched(self, unit: _Unit, throttled: bool) -> list[ResourceChange]:
+        """The route's own resource changes, then its services' and authorizers' (before and after), and the
+        stage's when its throttling changed."""
+        own = ordered(self.by_address[c.address] for c in unit.own if c.address in self.by_address)
+        found = [a for uri in _uris(unit) for a in self.services.addresses(uri)]  # the services it targeted
+        if unit.function is not None:
+            name = Values(unit.function.before).env("CLOUD_MAP_SERVICE")
+            found += [self.services.address_by_label.get(self.services.key_of(name, True) or "", "")]
+        if unit.route is not None:
+            authorizer = self.by_id.get(("aws_apigatewayv2_authorizer", unit.route.before.get("authorizer_id")))
+            found += [authorizer.address] if authorizer else []
+        owners = [self.owners[a] for a in found if a in self.owners]  # each with all its owner has
+        if unit.description:
+            owners.append(Owner.service(unit.description.target.service.key))
+            if unit.description.authorization.authorizer:
+                owners.append(Owner.authorizer(unit.description.authorization.authorizer))
+        shared = [a for a in found if a not in self.owners] + [c.address for o in dict.fromkeys(owners)
+                                                               for c in self.owned.get(o, ())]
+        rest = ordered(self.by_address[a] for a in dict.fromkeys(shared) if a in self.by_address)
+        stage = [c for c in self.by_address.values() if throttled and c.type == "aws_apigatewayv2_stage"]
+        return own + [c for c in rest if c not in own] + stage
+
+
+def _route_key(unit: _Unit) -> Optional[str]:
+    if unit.route is not None:
+        at = f"{unit.route.path}.change"
+        return _string(unit.route.after, "route_key", f"{at}.after") or _string(unit.route.before, "route_key",
+                                                                                  f"{at}.before")
+    return unit.description.key.text if unit.description else None
+
+
+def _uris(unit: _Unit) -> list[str]:
+    if unit.integration is None:
+        return []
+    return [u for u in (unit.integration.before.get("integration_uri"), unit.integration.after.get("integration_uri"))
+            if isinstance(u, str)]
 
 
 _SERVICE_ARN_REF = re.compile(r"\$\{aws_service_discovery_service\.([A-Za-z0-9_-]+)\.arn\}")
@@ -280,67 +411,75 @@ def _configured_uris(plan: Any) -> dict[str, str]:
 
 
 class _ServiceNames:
-    """Cloud Map services as routes.yaml names them: the service id (`srv-...`) -> the key under `services`.
-
-    A created service's address is `aws_service_discovery_service.<key>` (names.service: the key as an identifier);
-    its Cloud Map name is the key unless routes.yaml gave another `name`, so the name is shown when it is what the
-    address was made from, else the address's own name. An existing service (existing_id/existing_arn) has no
-    block: it keeps its id.
+    """Cloud Map services as routes.yaml names them: by the key of the service their block belongs to (the
+    plan's owners), found from the service's id before and after the change, or its Cloud Map name (a fan-out
+    function's environment). Without a model, a created service's label is its block's name, or its Cloud Map
+    name when the block was named after it; an existing service (existing_id/existing_arn) has no block: it
+    keeps its id.
     """
 
-    def __init__(self, changes: list[PlannedChange], configured: dict[str, str]) -> None:
+    def __init__(self, changes: list[PlannedChange], configured: dict[str, str], owners: dict[str, Owner],
+                 model: Optional[Model]) -> None:
         self.label_by_id: dict[str, str] = {}
+        self.label_by_name: dict[str, str] = {s.name: s.key for s in model.services} if model else {}
         self.label_by_address: dict[str, str] = {}
+        self.address_by_label: dict[str, str] = {}
         self.address_by_id: dict[str, str] = {}
         self.replaced: set[str] = set()  # addresses of services created or replaced: a new id
         self.configured = configured
         for change in changes:
             if change.type != "aws_service_discovery_service" or change.mode == "data":
                 continue
-            label = change.name
-            for values in (change.before, change.after):
-                name = values.get("name")
-                if isinstance(name, str) and names.slug(name) == change.name:
-                    label = name
+            label = self._label(change, owners.get(change.address))
             self.label_by_address[change.address] = label
+            self.address_by_label[label] = change.address
             for values in (change.before, change.after):
-                service_id = values.get("id")
+                service_id, name = values.get("id"), values.get("name")
                 if isinstance(service_id, str) and service_id:
                     self.label_by_id[service_id] = label
                     self.address_by_id[service_id] = change.address
+                if isinstance(name, str):
+                    self.label_by_name.setdefault(name, label)
             if change.action in ("create", "replace"):
                 self.replaced.add(change.address)
 
-    def reach(self, uri: str | None, integration: str = "") -> str | None:
-        """`raft (leader=true)`; for a URI known only after apply, what its configured template says."""
-        if uri is not None:
-            arn, _, query = uri.partition("?")
-            service_id = arn.rsplit("/", 1)[-1]
-            return f"{self.label_by_id.get(service_id, service_id)} ({_filters(query)})"
+    @staticmethod
+    def _label(change: PlannedChange, owner: Optional[Owner]) -> str:
+        if owner is not None and owner.kind is OwnerKind.SERVICE:
+            return owner.key
+        label = change.name
+        for values in (change.before, change.after):
+            name = values.get("name")
+            if isinstance(name, str) and names.slug(name) == change.name:
+                label = name
+        return label
+
+    def key_of(self, text: str, by_name: bool) -> Optional[str]:
+        return (self.label_by_name if by_name else self.label_by_id).get(text)
+
+    def is_replaced(self, label: str) -> bool:
+        return self.address_by_label.get(label) in self.replaced
+
+    def addresses(self, uri: str) -> list[str]:
+        """The Cloud Map service an integration URI points at, by its address in the plan."""
+        parsed = IntegrationUri.parse(uri)
+        address = self.address_by_id.get(parsed.service_id) if parsed else None
+        return [address] if address else []
+
+    def configured_reach(self, integration: str) -> str:
+        """For a URI known only after apply and no model: what the integration's configured template says."""
         template = self.configured.get(integration)
         match = _SERVICE_ARN_REF.match(template or "")
         if match is None:
             return "(known after apply)"
-        address = names.address("aws_service_discovery_service", match.group(1))
+        address = f"aws_service_discovery_service.{match.group(1)}"  # the reference, as the configuration writes it
         label = self.label_by_address.get(address, match.group(1))
         query = template[match.end():].removeprefix("?").replace("$${", "${").replace("%%{", "%{")
-        return f"{'replaced ' if address in self.replaced else ''}{label} ({_filters(query)})"
-
-    def targets(self, uri: str | None, integration: str) -> list[str]:
-        """The addresses of the Cloud Map services an integration's URI points at, before and as configured."""
-        found = []
-        if uri:
-            address = self.address_by_id.get(uri.partition("?")[0].rsplit("/", 1)[-1])
-            if address:
-                found.append(address)
-        match = _SERVICE_ARN_REF.match(self.configured.get(integration, ""))
-        if match:
-            found.append(names.address("aws_service_discovery_service", match.group(1)))
-        return list(dict.fromkeys(found))
+        return f"{'replaced ' if address in self.replaced else ''}{label} ({_filters(AttributeFilter.of_query(query))})"
 
 
-def _filters(query: str) -> str:
-    return ", ".join(f"{k}={v}" for k, v in parse_qsl(query)) or "all instances"
+def _filters(filter_: AttributeFilter) -> str:
+    return ", ".join(f"{k}={v}" for k, v in filter_.pairs) or "all instances"
 
 
 def load_plan(path: str) -> tuple[Any, list[Diagnostic]]:

@@ -25,6 +25,10 @@ class RouteChange:
     details: list[str] = field(default_factory=list)
     reach_changed: bool = False
     resources: list[ResourceChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # introduced by the change: `W403: message`
+    # (aspect label, before, after) for each aspect of the route's description that changes: what `details`
+    # says in words, as data (diff and summarize-plan agree on it; tests/test_agreement.py)
+    aspects: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Summary:
     routes: list[RouteChange]
     resources: list[ResourceChange]
     unmanaged: list[ResourceChange] = field(default_factory=list)  # in the plan, not of a type this tool emits
+    warnings: list[str] = field(default_factory=list)  # introduced by the change, about no one route
 
     @property
     def replacements(self) -> list[ResourceChange]:
@@ -40,4 +45,4 @@ class Summary:
 
     @property
     def unchanged(self) -> bool:
-        return not self.routes and not self.resources
+        return not self.routes and not self.resources and not self.warnings

@@ -3,19 +3,66 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
 
-from ..core.diagnostics import Diagnostic, at_file
+from ..core.diagnostics import WARNING, Diagnostic, at_file
 from ..core.files import unreadable
 from ..core.text import visible
 from ..language import compile_file, compile_text
-from ..language.loader import MAX_BYTES, decode
+from ..language.loader import MAX_BYTES, decode, load_text
 from ..language.model import Model
+from ..language.rules import route_id_of
 
 
 class UsageError(Exception):
     """A command-line argument this command refuses (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Findings:
+    """The warnings `check` gives one version, by the route they are about (None: the rest of the file), as
+    (code, message) pairs: what `diff` compares to list the warnings a change introduces."""
+
+    by_route: dict[Optional[str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+
+    def of(self, route_id: Optional[str]) -> tuple[tuple[str, str], ...]:
+        return self.by_route.get(route_id, ())
+
+
+_ROUTE_LOC = re.compile(r"^routes\[([0-9]+)\]")
+
+
+def findings(diagnostics: Iterable[Diagnostic], text: str) -> Findings:
+    """Each warning under `routes[i]` belongs to the i-th route of the document (the model sorts routes by id)."""
+    document, _ = load_text(text, fast=True)
+    routes = document.data.get("routes") if document is not None and isinstance(document.data, dict) else None
+    order = [route_id_of(r) if isinstance(r, dict) else None for r in routes] if isinstance(routes, list) else []
+    found: dict[Optional[str], list[tuple[str, str]]] = {}
+    for diagnostic in diagnostics:
+        if diagnostic.severity != WARNING:
+            continue
+        match = _ROUTE_LOC.match(diagnostic.loc)
+        index = int(match.group(1)) if match else -1
+        route = order[index] if 0 <= index < len(order) else None
+        found.setdefault(route, [])
+        if (diagnostic.code, diagnostic.message) not in found[route]:
+            found[route].append((diagnostic.code, diagnostic.message))
+    return Findings({k: tuple(v) for k, v in found.items()})
+
+
+def version_text(spec: str) -> str:
+    """The text of a version `compile_version` read successfully (the file again, or the git blob)."""
+    if ":" in spec and not os.path.lexists(spec):
+        raw, _ = _git_blob(spec, MAX_BYTES)
+    else:
+        with open(spec, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    text, _ = decode(raw or b"")
+    return text or ""
 
 
 def compile_version(spec: str, environment: str | None = None) -> tuple[Model | None, list[Diagnostic]]:

@@ -28,8 +28,9 @@ from ..core.deployed import (  # shared with the runtime tools (status, serve), 
 )
 from ..core.names import DATA, MANAGED
 from ..language import functions
-from ..language.model import Authorizer, Model, ProviderSettings, Route, Service
+from ..language.model import Authorizer, IntegrationUri, Model, ProviderSettings, Route, Service
 from . import bundle, catalogue
+from .owners import Owner, OwnerKind, stamped
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Block:
     # Terraform's lifecycle meta-arguments, e.g. (("create_before_destroy", True),): the catalogue's, by type
     lifecycle: tuple[tuple[str, Any], ...] = ()
     mode: str = MANAGED
+    owner: Owner | None = None  # what it belongs to (owners.py); set by `build`, section by section
 
     def ref(self, attr: str) -> Ref:
         return Ref(self.type, self.name, attr, self.mode)
@@ -212,8 +214,10 @@ def build(model: Model, local_endpoint: str | None = None, state: str | None = N
     logs = log_blocks(model, tags)
     stage = stage_block(model, api, logs, routes, tags)
     domain = domain_blocks(model, api, stage, tags)
-    blocks = (*current, *namespace, *services, vpc_link, api, *network, *functions, *authorizers, *routes, *logs,
-              stage, *domain)
+    shared = lambda kind, blocks: stamped(Owner(kind), blocks)  # noqa: E731 (services, routes, authorizers: their own)
+    blocks = (*shared(OwnerKind.STACK, current), *shared(OwnerKind.NAMESPACE, namespace), *services,
+              *shared(OwnerKind.VPC_LINK, [vpc_link]), *shared(OwnerKind.API, [api]), *shared(OwnerKind.NETWORK, network),
+              *functions, *authorizers, *routes, *shared(OwnerKind.API, [*logs, stage, *domain]))
     config = ProviderConfig(model.region, local_endpoint, state or model.state, model.provider)
     return ResourcePlan(config, blocks, (*outputs(model, api, stage, vpc_link), *fan_out_outputs(model)),
                         aws_provider(config), state_backend(config, stack), tags, assets(blocks))
@@ -274,13 +278,14 @@ def service_blocks(model: Model, namespace_id: Value, tags: dict) -> list[Block]
         if not service.created:
             continue
         block = _service(service, namespace_id, has_dns, tags)
-        blocks.append(block)
+        own = [block]
         for instance in service.instances:
             attributes = {"AWS_INSTANCE_IPV4": instance.ipv4, "AWS_INSTANCE_PORT": str(instance.port),
                           **dict(instance.attributes)}
-            blocks.append(_resource("aws_service_discovery_instance", names.instance(service.key, instance.id),
-                                    {"instance_id": instance.id, "service_id": block.ref("id"),
-                                     "attributes": attributes}))
+            own.append(_resource("aws_service_discovery_instance", names.instance(service.key, instance.id),
+                                 {"instance_id": instance.id, "service_id": block.ref("id"),
+                                  "attributes": attributes}))
+        blocks += stamped(Owner.service(service.key), own)
     return blocks
 
 
@@ -310,7 +315,8 @@ def api_block(model: Model, tags: dict, stack: str) -> Block:
 
 
 def authorizer_blocks(model: Model, api: Block, tags: dict) -> list[Block]:
-    return [block for authorizer in model.authorizers for block in _authorizer(model, authorizer, api, tags)]
+    return [block for authorizer in model.authorizers
+            for block in stamped(Owner.authorizer(authorizer.key), _authorizer(model, authorizer, api, tags))]
 
 
 # --- functions: fan-out routes and allow-list authorizers ---------------------------------------------------
@@ -428,8 +434,8 @@ def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict)
             "statement_id": names.FAN_OUT_STATEMENT, "action": "lambda:InvokeFunction",
             "function_name": function.ref("function_name"), "principal": "apigateway.amazonaws.com",
             "source_arn": Concat((api.ref("execution_arn"), "/*/*"))})
-        blocks += [role, discover, vpc_access, log_group, group, *_egress(model, route, group, tags), function,
-                   permission]
+        blocks += stamped(Owner.route(route.id), [role, discover, vpc_access, log_group, group,
+                                                  *_egress(model, route, group, tags), function, permission])
     return blocks
 
 
@@ -486,11 +492,11 @@ def route_blocks(model: Model, api: Block, vpc_link: Block) -> list[Block]:
     blocks = []
     for route in model.routes:
         if route.fan_out:
-            blocks += _fan_out_route(route, api)
+            blocks += stamped(Owner.route(route.id), _fan_out_route(route, api))
             continue
         uri: Value = service_arn(model.service(route.service))
-        if route.filter:
-            uri = Concat((*(uri.parts if isinstance(uri, Concat) else (uri,)), "?" + route.filter.query()))
+        if route.filter:  # <service ARN>?<filter>: model.IntegrationUri builds it, and parses it back
+            uri = Concat((*(uri.parts if isinstance(uri, Concat) else (uri,)), IntegrationUri.suffix(route.filter)))
         integration = _resource("aws_apigatewayv2_integration", names.integration(route.id), _clean({
             "api_id": api.ref("id"),
             "integration_type": "HTTP_PROXY",
@@ -506,7 +512,7 @@ def route_blocks(model: Model, api: Block, vpc_link: Block) -> list[Block]:
             "tls_config": {"server_name_to_verify": route.options.tls_server_name}
             if route.options.tls_server_name else None,
         }))
-        blocks += [integration, _route(route, api, integration)]
+        blocks += stamped(Owner.route(route.id), [integration, _route(route, api, integration)])
     return blocks
 
 
