@@ -44,7 +44,9 @@ def assert_nothing_left(stack: LocalStack) -> None:
 
 @pytest.fixture(scope="class")
 def stack(request, tmp_path_factory, moto, tf_env):
-    """The example named by the class's parameter, applied; each class gets its own and destroys it last."""
+    """The example named by the class's parameter, applied in an empty account: classes of this module that run one
+    after another on one worker share its local AWS, and the stacks they leave behind hold the same names."""
+    moto.reset()
     return applied(tmp_path_factory.mktemp(request.param.replace("/", "_")), moto, tf_env, request.param)
 
 
