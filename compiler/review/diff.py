@@ -9,7 +9,8 @@ from ..core import names
 from ..language.model import Model, Route
 from ..terraform import catalogue
 from ..terraform.plan import Block, Concat, Ref, ResourcePlan, build, terraform_value
-from .summary import ResourceChange, RouteChange, Summary
+from .overrides import OverrideChange, override_changes
+from .summary import OwnerChange, ResourceChange, RouteChange, Summary
 
 
 def diff_models(base: Model, head: Model, title: str) -> Summary:
@@ -17,6 +18,7 @@ def diff_models(base: Model, head: Model, title: str) -> Summary:
     resources = diff_plans(before, after)
     by_address = {c.address: c for c in resources}
     base_routes, head_routes = {r.id: r for r in base.routes}, {r.id: r for r in head.routes}
+    overridden = override_changes(base, head)
     routes = []
     for route_id in sorted(base_routes.keys() | head_routes.keys()):
         old, new = base_routes.get(route_id), head_routes.get(route_id)
@@ -32,7 +34,7 @@ def diff_models(base: Model, head: Model, title: str) -> Summary:
         elif new is None:
             change = RouteChange(old.key.text, route_id, "removed", [f"reached {_reach(old)}"], True)
         else:
-            details = _route_details(old, new)
+            details = _route_details(old, new) + [c.detail() for c in overridden if (c.kind, c.key) == ("route", route_id)]
             if old.throttling != new.throttling:
                 touched.append(names.address("aws_apigatewayv2_stage", names.STAGE))
             replaced_service = by_address.get(service_block, ResourceChange("", "")).action == "replace"
@@ -44,7 +46,18 @@ def diff_models(base: Model, head: Model, title: str) -> Summary:
                                  old.service != new.service or old.filter != new.filter or replaced_service)
         change.resources = [by_address[a] for a in dict.fromkeys(touched) if a in by_address]
         routes.append(change)
-    return Summary(title, routes, resources)
+    return Summary(title, routes, resources, owners=_owner_rows(overridden, by_address))
+
+
+def _owner_rows(overridden: list[OverrideChange], by_address: dict[str, ResourceChange]) -> list[OwnerChange]:
+    """The override changes of everything but routes (whose own are on the route's row), one row per owner."""
+    rows: dict[str, OwnerChange] = {}
+    for change in overridden:
+        if change.kind != "route":
+            row = rows.setdefault(change.owner, OwnerChange(change.owner))
+            row.details.append(change.detail())
+            row.resources += [by_address[change.address]] if change.address in by_address else []
+    return list(rows.values())
 
 
 def _reach(route: Route) -> str:
