@@ -26,6 +26,7 @@ from ..core.diagnostics import render_text as render_diagnostics
 from ..language import compile_file
 from ..language.model import Model, Route
 from .discovery import Found, discover, has_health_check, health_parameter, namespace_http_name, resolve_service
+from .ecs import task_line, without_ecs
 
 NO_INSTANCE = "no instance: every request fails with 500"
 
@@ -36,10 +37,12 @@ class InstanceView:
     address: str  # "ip:port", or "" when the address attributes are missing
     attributes: dict[str, str]  # custom attributes (the address ones left out)
     health: str
+    ecs_task: Optional[str] = None  # `ECS task <ARN>, task definition <family>` for a task ECS registered (live.ecs)
 
     @classmethod
-    def of(cls, found: Found) -> "InstanceView":
-        return cls(found.id, found.address_text if found.address else "", found.custom, found.health)
+    def of(cls, found: Found, service_arn: Optional[str] = None) -> "InstanceView":
+        return cls(found.id, found.address_text if found.address else "", found.custom, found.health,
+                   task_line(found.id, found.custom, service_arn))
 
 
 @dataclass
@@ -191,6 +194,7 @@ class _Reader:
     def _route(self, route: Route, deployed: Optional[dict], api_id: Optional[str]) -> RouteView:
         view = RouteView(route.key.text, route.id, deployed is not None)
         query, target = dict(route.filter.pairs), None  # what to discover: the deployed integration's, else ours
+        service_arn = None  # the deployed service's: its account and partition are an ECS task's
         if deployed is None:
             view.drift.append("not deployed: the API has no route with this key" if api_id else "not deployed")
         else:
@@ -211,6 +215,7 @@ class _Reader:
                         view.drift.append(f"filter: the integration says {_filter_text(deployed_filter)}, "
                                           f"routes.yaml says {_filter_text(query)}")
                     found = self.service(service_id)
+                    service_arn = found.get("Arn")
                     problem = self.expected_service_drift(route, service_id, found)
                     if problem:
                         view.drift.append(problem)
@@ -230,7 +235,7 @@ class _Reader:
         except Exception as exc:  # ServiceNotFound, NamespaceNotFound, access denied  # noqa: BLE001
             reached = everyone = []
             view.warnings.append(f"DiscoverInstances failed for {name} in {namespace}: {exc}")
-        view.instances = [InstanceView.of(f) for f in reached]
+        view.instances = [InstanceView.of(f, service_arn) for f in reached]
         view.verdict = verdict(reached)
         if route.fan_out is not None and len(reached) > 1:
             view.verdict = f"fan-out: all {len(reached)} instances, each request"
@@ -278,8 +283,9 @@ def read(model: Model, agw, sd, file: str = "routes.yaml", stack: str = DEFAULT_
 
 
 def _instance_text(i: InstanceView) -> str:
-    attributes = " ".join(f"{k}={v}" for k, v in sorted(i.attributes.items()))
-    return f"{i.id}  {i.address or '(no address)'}  {attributes or '-'}  {i.health}"
+    attributes = " ".join(f"{k}={v}" for k, v in sorted(without_ecs(i.attributes).items()))
+    return f"{i.id}  {i.address or '(no address)'}  {attributes or '-'}  {i.health}" + (
+        f"  {i.ecs_task}" if i.ecs_task else "")
 
 
 def summary(report: Report) -> str:
