@@ -16,7 +16,7 @@ XDIST := -n auto --dist loadgroup --no-loadscope-reorder
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: synth check test test-fast snapshots bench clean deploy-local
+.PHONY: synth check test test-fast snapshots bench clean deploy-local provider-schema
 
 synth: $(VENV)/.runtime
 	$(PY) main.py synth routes.yaml
@@ -35,6 +35,11 @@ test-fast: $(VENV)/.dev
 # Rewrite the pinned snapshots (and the generated schema and README table) after a reviewed change.
 snapshots: $(VENV)/.dev
 	$(PY) -m pytest tests/test_snapshots.py tests/test_docs.py --update-snapshots -q
+
+# Regenerate compiler/terraform/provider_schema.json (what `overrides:` is checked against) from the pinned provider,
+# installed by real terraform from TF_PROVIDER_MIRROR when set (tests/test_provider_schema.py compares the two).
+provider-schema: $(VENV)/.runtime
+	$(PY) -m compiler.terraform.provider_schema --write
 
 # A local AWS (moto on 127.0.0.1) and `cdktf deploy` of routes.yaml into it, in .local-aws/; Ctrl-C stops it.
 # ROUTES_FILE=examples/environments.yaml ROUTES_ENV=dev deploys one environment of another file.

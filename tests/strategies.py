@@ -53,6 +53,9 @@ def documents(draw) -> dict:
             route["authorization"] = "tokens"
         if draw(st.booleans()):
             route["tls_server_name"] = "backend.internal"
+        if draw(st.booleans()):  # raw Terraform arguments: hostile text in an argument, a map value and a map key
+            route["overrides"] = {"integration": {"description": draw(free_text), "request_parameters": {
+                "append:header.x-" + draw(header): draw(free_text)}}}
         if draw(st.integers(0, 3)) == 0:  # a fan-out: the filter (hostile text too) travels in its environment
             route["fan_out"] = {"forward_headers": draw(st.lists(header, max_size=3, unique=True)),
                                 "include_unhealthy": draw(st.booleans())}
@@ -72,6 +75,10 @@ def documents(draw) -> dict:
                                    "audiences": draw(st.lists(free_text, min_size=1, max_size=3, unique=True))}},
         "routes": routes,
     }
+    if draw(st.booleans()):
+        doc["api"]["overrides"] = {"stage": {"description": draw(free_text),
+                                             "stage_variables": {"v" + draw(segment).replace("-", "_").replace(
+                                                 ".", "_").replace("~", "_"): draw(free_text)}}}
     if not instances:
         doc["services"]["app"]["registered_by"] = "other"
     if any("fan_out" in r for r in routes):

@@ -41,6 +41,10 @@ api:
   description: {json.dumps(" ".join(NASTY))}
   tags: {{team: platform}}
   default_authorization: tok
+  overrides:
+    stage:
+      description: {json.dumps(NASTY[4] + " " + NASTY[5])}
+      stage_variables: {{v: {json.dumps(NASTY[0])}}}
 vpc_link:
   subnet_ids: [subnet-0a1b2c3d4e5f60718]
   security_group_ids: [sg-0c3d4e5f607182930]
@@ -63,6 +67,11 @@ routes:
   - route: GET /
     service: app
     scopes: [{json.dumps(SCOPE)}]
+    overrides:
+      route: {{operation_name: {json.dumps(NASTY[7])}}}
+      integration:
+        description: {json.dumps(NASTY[1])}
+        request_parameters: {{"append:header.x-nasty": {json.dumps(NASTY[6])}}}
   - route: GET /picked
     service: app
     filter: {{{json.dumps("k" + NASTY[7])}: {json.dumps(NASTY[0])}}}
@@ -85,6 +94,12 @@ def test_every_user_string_is_written_as_a_terraform_literal():
     assert doc["aws_apigatewayv2_authorizer.tok"]["jwt_configuration"]["audience"][1] == "$$${already} %%%{escaped}"
     instance = doc["aws_service_discovery_instance.app__n1"]["attributes"]
     assert instance[tf_literal("k" + NASTY[7])] == tf_literal(NASTY[0])
+    stage = doc["aws_apigatewayv2_stage.stage"]  # overrides: the same escaping, arguments and map values alike
+    assert stage["description"] == tf_literal(NASTY[4] + " " + NASTY[5])
+    assert stage["stage_variables"] == {"v": tf_literal(NASTY[0])}
+    root = doc["aws_apigatewayv2_integration.get_root"]
+    assert (root["description"], root["request_parameters"]) == (tf_literal(NASTY[1]),
+                                                                 {"append:header.x-nasty": tf_literal(NASTY[6])})
     # The plan's own conversion and what the engine wrote agree on every argument.
     for block in build(model).blocks:
         if block.type.startswith("aws_"):
@@ -165,6 +180,11 @@ def test_hostile_strings_read_back_byte_for_byte_from_the_local_aws(applied):
     assert authorizer["JwtConfiguration"]["Issuer"] == model.authorizers[0].issuer
     # JWT audiences are a set in the provider and the API: compare them as sets.
     assert sorted(authorizer["JwtConfiguration"]["Audience"]) == sorted(model.authorizers[0].audiences)
+    assert routes["GET /"]["OperationName"] == NASTY[7]  # overrides, read back as written
+    stage = agw.get_stage(ApiId=api["ApiId"], StageName="$default")
+    assert (stage["Description"], stage["StageVariables"]) == (NASTY[4] + " " + NASTY[5], {"v": NASTY[0]})
+    root = agw.get_integration(ApiId=api["ApiId"], IntegrationId=routes["GET /"]["Target"].split("/")[1])
+    assert (root["Description"], root["RequestParameters"]) == (NASTY[1], {"append:header.x-nasty": NASTY[6]})
     picked = agw.get_integration(ApiId=api["ApiId"], IntegrationId=routes["GET /picked"]["Target"].split("/")[1])
     route = next(r for r in model.routes if r.key.text == "GET /picked")
     assert picked["IntegrationUri"].endswith("?" + route.filter.query())

@@ -17,6 +17,7 @@ from .conftest import ROOT
 
 PACKAGE = ROOT / "compiler"
 
+PROVIDER_FACTS = {"terraform.catalogue", "terraform.provider_schema", "terraform.overrides"}
 # Which packages each package may import (itself always). A module of the handlers package is shipped to Lambda
 # alone: handlers import nothing of the compiler. `handlers.settings` is the one handler module the compile
 # stages may read (the description of the functions' environment, not their runtime); `live` may run the
@@ -26,7 +27,9 @@ PACKAGE = ROOT / "compiler"
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "handlers": set(),
-    "language": {"core", "handlers.settings"},
+    # The provider's facts (the catalogue and the pinned provider's schema, plain data) and the pure function
+    # checking an override against them: `check` validates `overrides:` without planning (compiler.language.overrides).
+    "language": {"core", "handlers.settings", *PROVIDER_FACTS},
     "reach": {"core", "language", "handlers.settings"},
     "terraform": {"core", "language", "handlers.settings"},
     "review": {"core", "language", "reach", "terraform"},
@@ -135,6 +138,7 @@ def test_the_code_keeps_the_contract():
     ("handlers.fanout", "core.names"),  # deployed code reaching into the compiler
     ("live.status", "terraform.plan"),  # a live tool reading the emitters
     ("language.model", "terraform.plan"),  # data flowing back up
+    ("language.overrides", "terraform.direct"),  # the language reads the provider's facts, never an engine
     ("core.names", "language.model"),
     ("review.diff", "terraform.synth"),  # a reader loading an engine
     ("review.diff", "live.status"),
@@ -147,6 +151,13 @@ def test_the_contract_check_fails_for_a_forbidden_import(importer, imported):
     edges = graph()
     edges.setdefault(importer, set()).add(imported)
     assert check_contract(edges), f"{importer} -> {imported} should break the contract"
+
+
+def test_the_provider_facts_the_language_reads_import_only_core_and_each_other():
+    """The language may read them only because they read nothing of the language or of the plan."""
+    for module in PROVIDER_FACTS:
+        outside = {t for t in graph()[module] if package_of(t) != "core" and t not in PROVIDER_FACTS | {"terraform"}}
+        assert not outside, f"{module} imports {outside}: the language reads it, so it may import only core"
 
 
 def test_no_compile_stage_imports_a_handler_module_but_its_settings():

@@ -36,6 +36,11 @@ def user_strings(doc: dict) -> list[str]:
             out.append(json.dumps(dict(sorted(route.get("filter", {}).items())), separators=(",", ":")))
     if "custom_domain" in doc["api"]:
         out.append(doc["api"]["custom_domain"]["mutual_tls"]["truststore_version"])
+    stage = doc["api"].get("overrides", {}).get("stage", {})  # overrides: arguments and map values alike
+    out += [stage["description"], *stage["stage_variables"].values()] if stage else []
+    for route in doc["routes"]:
+        integration = route.get("overrides", {}).get("integration", {})
+        out += [integration["description"], *integration["request_parameters"].values()] if integration else []
     return out
 
 

@@ -106,7 +106,7 @@ def test_each_route_reaches_its_instances_and_the_exit_code_is_0(moto, file):
                                "GET /follower": {"task-1", "task-2"}}
     leader = next(r for r in report["routes"] if r["route"] == "GET /leader")
     assert leader["instances"] == [{"id": "task-0", "address": "10.0.1.10:8080", "attributes": {"leader": "true"},
-                                    "health": "HEALTHY"}]
+                                    "health": "HEALTHY", "ecs_task": None}]
     assert {r["route"]: r["verdict"] for r in report["routes"]} == {
         "GET /": "3 instances, round-robin", "GET /leader": "one instance: task-0 serves all",
         "GET /follower": "2 instances, round-robin"}

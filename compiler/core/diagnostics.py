@@ -16,7 +16,7 @@ from typing import Iterable, Union
 ERROR = "error"
 WARNING = "warning"
 
-# Stable codes. E1xx: reading the file and YAML structure. E2xx: the schema (keys, types, ranges).
+# Stable codes. E1xx: reading the file and YAML structure. E2xx: the schema (keys, types, ranges; E25x overrides).
 # E3xx: semantic rules across fields. W4xx: warnings (reported, never fail the run).
 CODES: dict[str, str] = {
     "E100": "the file cannot be read (missing, too large, not UTF-8, empty)",
@@ -35,6 +35,13 @@ CODES: dict[str, str] = {
     "E204": "value does not match the required pattern or length",
     "E205": "number out of range",
     "E206": "list has too few or too many items, or repeats an item",
+    # E25x: `overrides:` against the pinned provider's schema (compiler.terraform.overrides)
+    "E250": "override names an argument the provider's schema does not have",
+    "E251": "override value has the wrong type for the provider's schema",
+    "E252": "override nests a block wrongly (a block as a value, too many or too few blocks, a required argument "
+            "missing in a block)",
+    "E253": "override sets an attribute the provider computes",
+    "E254": "override sets an argument routes.yaml owns, one no configuration may set, or a Terraform meta-argument",
     "E300": "malformed route key",
     "E301": "duplicate route",
     "E302": "reference to something undeclared",

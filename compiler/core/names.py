@@ -78,6 +78,11 @@ def service_outputs(key: str) -> tuple[str, str]:
     return f"service_{slug(key)}_id", f"service_{slug(key)}_arn"
 
 
+def service_registry_output(key: str) -> str:
+    """The output carrying what an ECS service's service_registries block takes for a created service."""
+    return f"service_{slug(key)}_registry"
+
+
 def integration(route_id: str) -> str:
     """Each route has its own integration, at the route's own name."""
     return route_id

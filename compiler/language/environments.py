@@ -21,7 +21,7 @@ from ..core.diagnostics import Diagnostic, did_you_mean, loc_text
 from .arns import bucket_problem, state_key_problem
 from .loader import Document, Path, SourceMap
 from .model import default_vpc_link_name
-from .schema import ENVIRONMENT, ENVIRONMENT_NAME, OVERRIDABLE, ROOT, Map, Obj, Type
+from .schema import ENVIRONMENT, ENVIRONMENT_NAME, OVERRIDABLE, ROOT, Map, Obj, Terraform, Type
 from .spec import INVALID, _check
 
 KEY = "environments"
@@ -195,7 +195,7 @@ class _Merger:
                     merged.pop(k, None)
                     self._drop(path + (k,))
                     continue
-                self.apply(merged, k, v, f.type if f else None, path + (k,), origin + (k,))
+                self._apply_field(merged, k, v, f, path + (k,), origin + (k,))
             return
         if isinstance(value, dict) and isinstance(current, dict) and isinstance(t, Map) and isinstance(t.values, Obj):
             merged = target[key] = dict(current)
@@ -227,6 +227,38 @@ class _Merger:
         target[key] = value
         self._drop(path)
         self._copy(origin, path)
+
+    def _apply_field(self, target: dict, key: str, value: Any, f: Any, path: Path, origin: Path) -> None:
+        """One key of an object: raw Terraform arguments (`overrides:`) merge as JSON Merge Patch at every depth."""
+        if f is not None and isinstance(f.type, Terraform):
+            self._merge_patch(target, key, value, f.type, path, origin)
+        else:
+            self.apply(target, key, value, f.type if f else None, path, origin)
+
+    def _merge_patch(self, target: dict, key: str, value: Any, t: Terraform, path: Path, origin: Path) -> None:
+        """Raw Terraform arguments (`overrides:`) merge as RFC 7386 says, at every depth: mappings key by key,
+        `null` removes a key, anything else (a list, a value) replaces; onto a value that is not a mapping, the
+        patch applies to an empty one."""
+        if not isinstance(value, dict):
+            target[key] = value
+            self._drop(path)
+            self._copy(origin, path)
+            return
+        current = target.get(key)
+        if not isinstance(current, dict):
+            self._drop(path)
+            current = {}
+            for table, into in ((self.original.values, self.source.values), (self.original.keys, self.source.keys)):
+                if origin in table:
+                    into[path] = table[origin]
+            self.locs[loc_text(path)] = loc_text(origin)
+        merged = target[key] = dict(current)
+        for k, v in value.items():
+            if v is None:
+                merged.pop(k, None)
+                self._drop(path + (k,))
+            else:
+                self._merge_patch(merged, k, v, t, path + (k,), origin + (k,))
 
     def _drop(self, path: Path) -> None:
         if path not in self.source.values:

@@ -6,8 +6,9 @@ keys (service key, route id), so the order of the source file cannot leak into t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 from urllib.parse import parse_qsl, quote
 
 from ..core import names
@@ -83,6 +84,39 @@ class IntegrationUri:
 
 
 @dataclass(frozen=True)
+class TerraformArguments:
+    """Raw Terraform arguments for one emitted resource (`overrides:`), checked against the provider's schema.
+
+    Kept as canonical JSON text, so the model stays frozen and hashable and two are equal exactly when their
+    arguments are; `arguments` gives a fresh copy to merge (compiler.terraform.overrides.merge)."""
+
+    text: str = "{}"
+
+    @classmethod
+    def of(cls, arguments: dict | None) -> "TerraformArguments":
+        return cls(json.dumps(arguments or {}, sort_keys=True, ensure_ascii=False, allow_nan=False,
+                              separators=(",", ":")))
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return json.loads(self.text)
+
+    def __bool__(self) -> bool:
+        return self.text != "{}"
+
+
+NO_OVERRIDES = TerraformArguments()
+
+
+@dataclass(frozen=True)
+class EcsRegistration:
+    """What an ECS service's `service_registries` names for bridge or host networking (awsvpc needs neither)."""
+
+    container_name: str
+    container_port: int
+
+
+@dataclass(frozen=True)
 class Throttling:
     burst_limit: int
     rate_limit: float
@@ -129,6 +163,8 @@ class Service:
     app_attributes: tuple[str, ...] = ()
     instances: tuple[Instance, ...] = ()
     force_destroy: bool = True  # deregister what is registered before a delete or replacement
+    ecs: Optional[EcsRegistration] = None  # registered_by: ecs with bridge/host networking
+    overrides: TerraformArguments = NO_OVERRIDES  # aws_service_discovery_service
 
     @property
     def created(self) -> bool:
@@ -172,6 +208,7 @@ class Authorizer:
     result_ttl_seconds: int = 300
     simple_responses: bool = True
     cidrs: tuple[str, ...] = ()  # allowlist: as written (IPv4 and IPv6)
+    overrides: TerraformArguments = NO_OVERRIDES  # aws_apigatewayv2_authorizer
 
     @property
     def logical_id(self) -> str:
@@ -236,6 +273,8 @@ class Route:
     public: bool = False
     throttling: Optional[Throttling] = None
     fan_out: Optional[FanOut] = None  # None: a private integration to one instance
+    overrides: TerraformArguments = NO_OVERRIDES  # aws_apigatewayv2_route
+    integration_overrides: TerraformArguments = NO_OVERRIDES  # aws_apigatewayv2_integration
 
     @property
     def timeout_ms(self) -> int:
@@ -320,6 +359,8 @@ class Api:
     cors: Optional[Cors] = None
     custom_domain: Optional[CustomDomain] = None
     disable_execute_api_endpoint: bool = False
+    overrides: TerraformArguments = NO_OVERRIDES  # aws_apigatewayv2_api
+    stage_overrides: TerraformArguments = NO_OVERRIDES  # aws_apigatewayv2_stage
 
 
 @dataclass(frozen=True)
@@ -329,6 +370,7 @@ class VpcLink:
     security_group_ids: tuple[str, ...]
     vpc_id: Optional[str] = None  # as written, else a private DNS namespace's VPC
     cloud_map_access: Optional[str] = None  # create_endpoint | existing_endpoint | nat | None (undeclared)
+    overrides: TerraformArguments = NO_OVERRIDES  # aws_apigatewayv2_vpc_link
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from .model import (
     Authorization,
     default_log_group,
 )
+from .overrides import check_overrides
 from .routekeys import PARAM, RouteKey
 from .routekeys import normalised as normalised_key
 from .schema import IPV4, JWT_IDENTITY, JWT_ISSUER, LOG_GROUP_NAME
@@ -323,7 +324,7 @@ def _existing(service: dict) -> bool:
 
 
 MANAGED_ELSEWHERE = ("name", "description", "dns_records", "routing_policy", "health_check",
-                     "route53_health_check", "instances", "force_destroy")
+                     "route53_health_check", "instances", "force_destroy", "ecs", "overrides")
 
 
 def check_services(ctx: Context) -> None:
@@ -350,6 +351,9 @@ def check_services(ctx: Context) -> None:
         _check_dns(ctx, at, service, kind)
         _check_health(ctx, at, service, kind)
         _check_instances(ctx, at, service)
+        if "ecs" in service and registered_by_of(service) != "ecs":
+            ctx.report(at + ("ecs",), "E310", "ecs names the container and port an ECS service registers: it needs "
+                       "registered_by: ecs", "set registered_by: ecs, or remove ecs", at_key=True)
 
 
 def _check_dns(ctx: Context, at: Path, service: dict, kind: str | None) -> None:
@@ -861,5 +865,5 @@ def _pinned_regions(ctx: Context, pinned: dict[str, Path]) -> None:
 RULES: tuple[Callable[[Context], None], ...] = (
     check_routes, check_route_variables, check_route_ids, check_references, check_filters, check_namespace,
     check_services, check_authorization, check_addresses, check_literal_strings, check_route_options, check_api,
-    check_fan_out, check_arns,
+    check_fan_out, check_arns, check_overrides,
 )

@@ -130,7 +130,21 @@ class Obj:
     overlay: bool = False
 
 
-Type = Union[Str, Int, Number, Bool, List, Map, Obj]
+@dataclass(frozen=True)
+class Terraform:
+    """Raw Terraform arguments for one resource the plan emits (`overrides:`). The shape check takes any mapping;
+    compiler.language.overrides checks it against the pinned provider's schema for `resource` and the catalogue's
+    owned arguments, and the plan merges it in (compiler.terraform.overrides.merge)."""
+
+    resource: str  # the Terraform type, e.g. aws_apigatewayv2_stage
+    overlay: bool = False  # an environment's override of it: merged as JSON Merge Patch, `null` removes a key
+
+
+Type = Union[Str, Int, Number, Bool, List, Map, Obj, Terraform]
+
+def overrides(resource: str, what: str) -> Field:
+    return Field(Terraform(resource), f"Raw Terraform arguments of {what} (`{resource}`, hashicorp/aws 5.100.0), "
+                 "checked against the provider's schema and merged into what the tool emits (README, Overrides).")
 
 THROTTLING = Obj({
     "burst_limit": Field(Int(0, 5000, example=100), "Requests that may arrive at once (token bucket size).", required=True),
@@ -167,6 +181,11 @@ SERVICE = Obj({
     "app_attributes": Field(List(Str(max_len=255), unique=True), "Attribute keys your application sets on its own registration (ECS cannot set custom attributes), e.g. [leader]."),
     "instances": Field(List(INSTANCE), "Static instances to register (targets that are not ECS tasks)."),
     "force_destroy": Field(Bool(), "Let Terraform delete or replace the service while instances are registered: it deregisters them first (AWS refuses otherwise). `import` writes false, so adopting changes nothing; set it to true afterwards (no change in AWS).", default=True),
+    "ecs": Field(Obj({
+        "container_name": Field(Str(r"^[A-Za-z0-9_-]{1,255}$", 255, example="app"), "The container, as the task definition names it.", required=True),
+        "container_port": Field(Int(1, 65535, example=8080), "The container port SRV records carry, as the task definition maps it.", required=True),
+    }), "For `registered_by: ecs`: the container and port the ECS service's `service_registries` names, passed on in the `service_<key>_registry` output. ECS needs them in bridge and host network mode, and with SRV records (which API Gateway needs for ECS tasks) in awsvpc mode too, where a `port` may replace them."),
+    "overrides": overrides("aws_service_discovery_service", "this service"),
 })
 
 AUTHORIZER = Obj({
@@ -178,6 +197,7 @@ AUTHORIZER = Obj({
     "result_ttl_seconds": Field(Int(0, 3600), "How long API Gateway caches a lambda authorizer's answer.", default=300),
     "simple_responses": Field(Bool(), "The lambda returns {isAuthorized: bool} instead of an IAM policy.", default=True),
     "cidrs": Field(List(Str(max_len=49, example="203.0.113.0/24"), min_items=1, max_items=60, unique=True), "Source address ranges (IPv4 and IPv6 CIDRs, or single addresses) the allow-list admits (allowlist). It reads `$context.identity.sourceIp`, the address that connected to API Gateway."),
+    "overrides": overrides("aws_apigatewayv2_authorizer", "this authorizer"),
 })
 
 FAN_OUT = Obj({
@@ -202,6 +222,10 @@ ROUTE = Obj({
     "tls_server_name": Field(Str(HOSTNAME, 253, example="raft.internal"), "Call the backend over HTTPS and verify this server name."),
     "throttling": Field(THROTTLING, "Per-route throttling overriding the stage default."),
     "fan_out": Field(FAN_OUT, "Send each request to every instance that matches the filter, not one of them: a Lambda function the stack creates calls them all and answers with one JSON aggregate (200 all succeeded, 207 some failed, 502 all failed or none matched). Needs `vpc_link.vpc_id` (or a private DNS namespace) and a way to reach Cloud Map (`vpc_link.cloud_map_access`)."),
+    "overrides": Field(Obj({
+        "route": overrides("aws_apigatewayv2_route", "the route"),
+        "integration": overrides("aws_apigatewayv2_integration", "the route's integration"),
+    }), "Raw Terraform arguments for the route's two resources."),
 })
 
 API = Obj({
@@ -236,6 +260,10 @@ API = Obj({
         }), "Mutual TLS: only clients presenting a certificate from your CA complete the TLS handshake. Set `disable_execute_api_endpoint` too, or clients go around it."),
     }), "Custom domain with an API mapping (a regional endpoint with the TLS_1_2 security policy)."),
     "disable_execute_api_endpoint": Field(Bool(), "Turn off the default execute-api URL (clients must use the custom domain).", default=False),
+    "overrides": Field(Obj({
+        "api": overrides("aws_apigatewayv2_api", "the HTTP API"),
+        "stage": overrides("aws_apigatewayv2_stage", "the stage"),
+    }), "Raw Terraform arguments for the API and its stage."),
 })
 
 ACCOUNT_ID = r"^[0-9]{12}$"
@@ -276,6 +304,7 @@ ROOT = Obj({
         "security_group_ids": Field(List(Str(SECURITY_GROUP_ID, 20, example="sg-0123456789abcdef0"), min_items=1, max_items=5, unique=True), "Security groups of the link's network interfaces (changing them replaces the link).", required=True),
         "vpc_id": Field(Str(VPC_ID, 21), "The VPC of the subnets; fan-out functions get a security group in it. Defaults to a private DNS namespace's `vpc_id`."),
         "cloud_map_access": Field(Str(enum=("create_endpoint", "existing_endpoint", "nat")), "How fan-out functions in these subnets reach Cloud Map's DiscoverInstances API (data-servicediscovery): `create_endpoint` (the stack creates an interface VPC endpoint with private DNS), `existing_endpoint` (the VPC has one) or `nat` (the subnets route to a NAT gateway)."),
+        "overrides": overrides("aws_apigatewayv2_vpc_link", "the VPC link"),
     }), "The VPC link API Gateway uses to reach the services.", required=True),
     "namespace": Field(NAMESPACE, "The Cloud Map namespace for created services (not needed when every service is existing)."),
     "services": Field(Map(SERVICE, key_pattern=SERVICE_NAME, max_items=300), "Cloud Map services, keyed by name.", required=True),
@@ -292,6 +321,8 @@ def overlay(t: Type) -> Type:
     if isinstance(t, Map) and isinstance(t.values, Obj):
         return replace(t, values=overlay(t.values))
     if isinstance(t, Map):
+        return replace(t, overlay=True)
+    if isinstance(t, Terraform):
         return replace(t, overlay=True)
     return t
 
@@ -321,6 +352,11 @@ def json_schema() -> dict:
 
 
 def _json(t: Type) -> dict:
+    if isinstance(t, Terraform) and t.overlay:  # `null` may remove any key: the merged result is what is checked
+        return {"type": "object"}
+    if isinstance(t, Terraform):
+        from ..terraform.overrides import json_schema  # the provider's arguments, less those routes.yaml owns
+        return json_schema(t.resource)
     if isinstance(t, Str):
         out: dict[str, Any] = {"type": "string"}
         if t.enum:
@@ -384,6 +420,8 @@ def _json(t: Type) -> dict:
 
 def describe(t: Type) -> str:
     """A short human name of a type, for messages and the reference table."""
+    if isinstance(t, Terraform):
+        return "Terraform arguments"
     if isinstance(t, Str):
         return " \\| ".join(f"`{v}`" for v in t.enum) if t.enum else "string"
     if isinstance(t, Int) and t.choices:

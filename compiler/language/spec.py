@@ -16,7 +16,7 @@ import yaml
 
 from ..core.diagnostics import Diagnostic, did_you_mean, loc_text
 from .loader import Document, Path, SourceMap, path_name
-from .schema import ROOT, Bool, Int, List, Map, Number, Obj, Str, Type
+from .schema import ROOT, Bool, Int, List, Map, Number, Obj, Str, Terraform, Type
 
 _KIND_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
                dict: "a mapping", type(None): "empty (null)"}
@@ -54,6 +54,11 @@ def _check(t: Type, value: Any, path: Path, source: SourceMap, problems: list[Di
         return INVALID
 
     where = _name(path)
+    if isinstance(t, Terraform):  # checked against the provider's schema by compiler.language.overrides
+        if not isinstance(value, dict):
+            return report("E201", f"{where} must be a mapping of {t.resource} arguments, not {_kind(value)}",
+                          "write each argument on its own line: name: value")
+        return value
     if isinstance(t, Obj):
         if not isinstance(value, dict):
             return report("E201", f"{where} must be a mapping, not {_kind(value)}", _mapping_hint(t, path))
@@ -186,6 +191,8 @@ def example(t: Type) -> Any:
     `example(ROOT)["vpc_link"]` -> {"subnet_ids": ["subnet-0123456789abcdef0"], "security_group_ids": [...]}.
     A test checks that the example of every type in the language passes the checks above.
     """
+    if isinstance(t, Terraform):
+        return {}
     if isinstance(t, Obj):
         return {name: example(f.type) for name, f in t.fields.items() if f.required}
     if isinstance(t, List):

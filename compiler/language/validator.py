@@ -19,6 +19,7 @@ from .model import (
     Cors,
     CustomDomain,
     DnsRecord,
+    EcsRegistration,
     FanOut,
     Instance,
     IntegrationOptions,
@@ -29,6 +30,7 @@ from .model import (
     Route,
     Route53HealthCheck,
     Service,
+    TerraformArguments,
     Throttling,
     VpcLink,
     default_log_group,
@@ -71,6 +73,8 @@ def build_model(data: dict, environment: str | None = None) -> Model:
             public=route["public"],
             throttling=_throttling(route.get("throttling")),
             fan_out=_fan_out(route.get("fan_out")),
+            overrides=TerraformArguments.of(route.get("overrides", {}).get("route")),
+            integration_overrides=TerraformArguments.of(route.get("overrides", {}).get("integration")),
         ))
     logs = api.get("access_logs", {})
     cors = api.get("cors")
@@ -85,10 +89,13 @@ def build_model(data: dict, environment: str | None = None) -> Model:
                           cors.get("max_age"), cors["allow_credentials"]) if cors else None,
                 custom_domain=CustomDomain(domain["domain_name"], domain["certificate_arn"], domain.get("base_path"),
                                            _mutual_tls(domain.get("mutual_tls"))) if domain else None,
-                disable_execute_api_endpoint=api["disable_execute_api_endpoint"]),
+                disable_execute_api_endpoint=api["disable_execute_api_endpoint"],
+                overrides=TerraformArguments.of(api.get("overrides", {}).get("api")),
+                stage_overrides=TerraformArguments.of(api.get("overrides", {}).get("stage"))),
         vpc_link=VpcLink(data["vpc_link"].get("name") or default_vpc_link_name(api["name"], environment), tuple(data["vpc_link"]["subnet_ids"]),
                          tuple(data["vpc_link"]["security_group_ids"]), vpc_id_of(data),
-                         data["vpc_link"].get("cloud_map_access")),
+                         data["vpc_link"].get("cloud_map_access"),
+                         TerraformArguments.of(data["vpc_link"].get("overrides"))),
         services=tuple(_service(k, s) for k, s in sorted(data["services"].items())),
         routes=tuple(sorted(routes, key=lambda r: r.id)),
         namespace=Namespace(**data["namespace"]) if data.get("namespace") else None,
@@ -133,6 +140,8 @@ def _service(key: str, spec: dict[str, Any]) -> Service:
         if check else None,
         app_attributes=tuple(spec.get("app_attributes", ())),
         force_destroy=spec.get("force_destroy", True),
+        ecs=EcsRegistration(spec["ecs"]["container_name"], spec["ecs"]["container_port"]) if spec.get("ecs") else None,
+        overrides=TerraformArguments.of(spec.get("overrides")),
         instances=tuple(sorted((Instance(i["id"], i["ipv4"], i["port"], tuple(sorted(i.get("attributes", {}).items())))
                                 for i in spec.get("instances", ())), key=lambda i: i.id)),
     )
@@ -145,4 +154,4 @@ def _authorizer(key: str, spec: dict[str, Any]) -> Authorizer:
                       issuer=spec.get("issuer"), audiences=tuple(spec.get("audiences", ())),
                       function_arn=spec.get("function_arn"), result_ttl_seconds=spec["result_ttl_seconds"],
                       simple_responses=True if allowlist else spec["simple_responses"],
-                      cidrs=tuple(spec.get("cidrs", ())))
+                      cidrs=tuple(spec.get("cidrs", ())), overrides=TerraformArguments.of(spec.get("overrides")))

@@ -32,6 +32,7 @@ from ..language import compile_file
 from ..language.model import ECS_ATTRIBUTES, IntegrationUri, Model, Route
 from ..reach.observation import IPV4, NO_INSTANCE, PORT
 from .discovery import Found, discover, has_health_check, namespace_http_name, resolve_service
+from .ecs import task_line
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,14 @@ class InstanceView:
     address: str  # "ip:port", or "" when the address attributes are missing
     attributes: dict[str, str]  # custom attributes (the address ones left out)
     health: str
+    ecs_task: Optional[str] = None  # `ECS task <ARN>, task definition <family>` for a task ECS registered (live.ecs)
 
     @classmethod
-    def of(cls, seen: reach.Seen) -> "InstanceView":
+    def of(cls, seen: reach.Seen, service_arn: Optional[str] = None) -> "InstanceView":
         registration = seen.registration
         custom = {k: v for k, v in registration.attributes if k not in (IPV4, PORT)}
         return cls(seen.id, registration.address_text if registration.address else "", custom,
-                   registration.health.value)
+                   registration.health.value, task_line(seen.id, custom, service_arn))
 
 
 @dataclass
@@ -192,6 +194,7 @@ class _Reader:
         view = RouteView(route.key.text, route.id, deployed is not None, target=description.target.kind.value,
                          authorization=str(description.authorization))
         facts, service_drift, target = None, [], None  # what the deployed route says; where to discover
+        service_arn = None  # the deployed service's: its account and partition are an ECS task's
         label = route.service
         if deployed is None:
             view.drift.append("not deployed: the API has no route with this key" if api_id else "not deployed")
@@ -205,6 +208,7 @@ class _Reader:
                 parsed = IntegrationUri.parse(facts.uri)
                 if route.fan_out is None and parsed is not None:  # a fan-out's function discovers what we say
                     found = self.service(parsed.service_id)
+                    service_arn = found.get("Arn")
                     service_drift = [p for p in [self.expected_service_drift(route, parsed.service_id, found)] if p]
                     target = (self.namespace(found["NamespaceId"]), found["Name"], has_health_check(found))
                     label = self.key_of(parsed.service_id, found) or deployed_label(found["Name"], parsed.service_id)
@@ -212,10 +216,11 @@ class _Reader:
         if target is None:
             names = resolve_service(self.sd, self.model, self.model.service(route.service))
             target = (names.namespace, names.name, names.has_health_check)
-        return self._reached(view, description, facts, target, label, service_drift)
+        return self._reached(view, description, facts, target, label, service_drift, service_arn)
 
     def _reached(self, view: RouteView, description: reach.RouteReach, facts: Optional[reach.Deployed],
-                 target: tuple[str, str, bool], label: str, service_drift: list[str]) -> RouteView:
+                 target: tuple[str, str, bool], label: str, service_drift: list[str],
+                 service_arn: Optional[str] = None) -> RouteView:
         """What DiscoverInstances returns now (every health status: reach decides who is kept out), observed."""
         namespace, name, _ = target
         parsed = IntegrationUri.parse(facts.uri) if facts else None
@@ -230,7 +235,7 @@ class _Reader:
             problems.append(f"DiscoverInstances failed for {name} in {namespace}: {exc}")
         observation = reach.observe(description, [registration(f) for f in found], facts)
         view.drift += list(observation.drift) + service_drift
-        view.instances = [InstanceView.of(s) for s in observation.selected]
+        view.instances = [InstanceView.of(s, service_arn) for s in observation.selected]
         view.failing = [s.id for s in observation.failing]
         view.verdict = observation.verdict
         view.warnings = problems + [w.message for w in observation.warnings]
@@ -281,7 +286,8 @@ def _instance_text(i: InstanceView, view: RouteView, verbose: bool = False) -> s
     the filter names them; --verbose shows them all."""
     shown = {k: v for k, v in i.attributes.items() if verbose or k not in ECS_ATTRIBUTES or k in view.filter}
     attributes = " ".join(f"{k}={v}" for k, v in sorted(shown.items()))
-    return f"{i.id}  {i.address or '(no address)'}  {attributes or '-'}  {i.health}"
+    return f"{i.id}  {i.address or '(no address)'}  {attributes or '-'}  {i.health}" + (
+        f"  {i.ecs_task}" if i.ecs_task else "")
 
 
 def summary(report: Report) -> str:

@@ -3,7 +3,7 @@ replacement rules (compiler.terraform.catalogue), route by route."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 
 from .. import reach
 from ..core import names
@@ -14,7 +14,8 @@ from ..reach.description import Concern, RouteReach, TargetKind
 from ..terraform import catalogue
 from ..terraform.owners import Owner, OwnerKind, by_address
 from ..terraform.plan import Block, Concat, Ref, ResourcePlan, build, terraform_value
-from .summary import ResourceChange, RouteChange, Summary
+from .overrides import OverrideChange, override_changes
+from .summary import OwnerChange, ResourceChange, RouteChange, Summary
 from .versions import Findings
 
 # A route's own resources first, in this order (its route, its integration, a fan-out's function), then the rest.
@@ -30,10 +31,12 @@ def diff_models(base: Model, head: Model, title: str,
     resources = diff_plans(before, after)
     owned = group_by_owner(resources, {**by_address(before.blocks), **by_address(after.blocks)})
     old, new = reach.describe(base), reach.describe(head)
+    overridden = override_changes(base, head)
     base_findings, head_findings = findings or (Findings(), Findings())
     routes = []
     for route_id in sorted(old.keys() | new.keys()):
-        change = _route_change(old.get(route_id), new.get(route_id), owned)
+        overrides = [c.detail() for c in overridden if (c.kind, c.key) == ("route", route_id)]
+        change = _route_change(old.get(route_id), new.get(route_id), owned, overrides)
         if change is None:
             continue
         change.warnings = introduced(base_findings.of(route_id), head_findings.of(route_id),
@@ -41,7 +44,19 @@ def diff_models(base: Model, head: Model, title: str,
         if change.kind != "changed" or change.details or change.warnings:
             routes.append(change)
     return Summary(title, routes, resources,
-                   warnings=introduced(base_findings.of(None), head_findings.of(None), None, None))
+                   warnings=introduced(base_findings.of(None), head_findings.of(None), None, None),
+                   owners=_owner_rows(overridden, {c.address: c for c in resources}))
+
+
+def _owner_rows(overridden: list[OverrideChange], by_address: dict[str, ResourceChange]) -> list[OwnerChange]:
+    """The override changes of everything but routes (whose own are on the route's row), one row per owner."""
+    rows: dict[str, OwnerChange] = {}
+    for change in overridden:
+        if change.kind != "route":
+            row = rows.setdefault(change.owner, OwnerChange(change.owner))
+            row.details.append(change.detail())
+            row.resources += [by_address[change.address]] if change.address in by_address else []
+    return list(rows.values())
 
 
 def group_by_owner(resources: Iterable[ResourceChange], owners: dict[str, Owner]) -> dict[Owner, list[ResourceChange]]:
@@ -59,8 +74,9 @@ def ordered(changes: Iterable[ResourceChange]) -> list[ResourceChange]:
     return sorted(unique, key=lambda c: (PRIMARY.index(c.type) if c.type in PRIMARY else len(PRIMARY), c.address))
 
 
-def _route_change(old: Optional[RouteReach], new: Optional[RouteReach],
-                  owned: dict[Owner, list[ResourceChange]]) -> Optional[RouteChange]:
+def _route_change(old: Optional[RouteReach], new: Optional[RouteReach], owned: dict[Owner, list[ResourceChange]],
+                  overrides: Sequence[str] = ()) -> Optional[RouteChange]:
+    """`overrides`: the route's override changes (review.overrides), each a detail on its row."""
     either = new or old
     if old is None or new is None:
         kind, verb = ("added", "reaches") if old is None else ("removed", "reached")
@@ -73,6 +89,7 @@ def _route_change(old: Optional[RouteReach], new: Optional[RouteReach],
                        if any(c.action == "replace" and c.type == "aws_service_discovery_service"
                               for c in owned.get(Owner.service(r.target.service.key), ()))})
     details += [f"service {key!r} is replaced: new Cloud Map service ARN" for key in replaced]
+    details += overrides
     change = RouteChange(new.key.text, new.id, "changed", details, aspects.reach_changes(changes) or bool(replaced))
     change.aspects = [(aspect.label, a, b) for aspect, a, b in changes]
     throttled = any(aspect is Aspect.THROTTLING for aspect, _, _ in changes)

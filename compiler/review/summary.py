@@ -32,12 +32,22 @@ class RouteChange:
 
 
 @dataclass
+class OwnerChange:
+    """A change to something other than a route (the API, a service, ...) that its row shows: an override's."""
+
+    owner: str  # `api`, `service raft`, `vpc_link`, `authorizer tokens`
+    details: list[str] = field(default_factory=list)
+    resources: list[ResourceChange] = field(default_factory=list)
+
+
+@dataclass
 class Summary:
     title: str
     routes: list[RouteChange]
     resources: list[ResourceChange]
     unmanaged: list[ResourceChange] = field(default_factory=list)  # in the plan, not of a type this tool emits
     warnings: list[str] = field(default_factory=list)  # introduced by the change, about no one route
+    owners: list[OwnerChange] = field(default_factory=list)  # override changes of the API, services, ... (diff)
 
     @property
     def replacements(self) -> list[ResourceChange]:

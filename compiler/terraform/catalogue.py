@@ -8,6 +8,11 @@ Everything the tool knows about a type beyond the plan's argument values lives h
   passes them as plain dicts; a nested block becomes the bindings' struct class.
 - `lifecycle`: Terraform's lifecycle meta-arguments, which `plan` puts on every block of the type.
 - `on_replace` / `on_delete`: what a reviewer must be told when Terraform replaces or deletes one.
+- `owned`: the arguments routes.yaml sets, each with the option that sets it; `overrides:` may not set them
+  (`terraform.overrides` refuses them, naming the option). `refused`: arguments nobody may set, with the reason
+  (WebSocket-only arguments of API Gateway, which an HTTP API refuses; quick create). Paths as in `replaced_by`,
+  and a map argument's key after a dot (`request_parameters.overwrite:path`). Only the types a routes.yaml owner
+  overrides (OVERRIDABLE) have them; `ALWAYS_REFUSED` and `META_ARGUMENTS` hold for every type.
 - `import_id`: the id Terraform's `import` block takes for it, as a format of named parts (`{api_id}/{route_id}`),
   from the resource's "Import" section in the provider's documentation
   (registry.terraform.io/providers/hashicorp/aws/5.100.0/docs/resources/<type without aws_>#import). `adopt` builds
@@ -40,6 +45,8 @@ class ResourceType:
     lifecycle: tuple[tuple[str, Any], ...] = ()
     on_replace: str = ""
     on_delete: str = ""
+    owned: tuple[tuple[str, str], ...] = ()  # (argument path, the routes.yaml option that sets it)
+    refused: tuple[tuple[str, str], ...] = ()  # (argument path, why no configuration may set it)
     import_id: str = ""  # e.g. "{api_id}/{route_id}"; "" for data sources, which are read, never imported
 
     def import_id_of(self, **parts: str) -> str:
@@ -67,6 +74,49 @@ class ResourceType:
         """Whether a change at this argument path (`dns_config.routing_policy`) makes Terraform replace it."""
         return any(path == p or path.startswith(p + ".") for p in self.replaced_by)
 
+    def owner(self, path: str) -> tuple[str, str] | None:
+        """("owned", option) or ("refused", reason) for an argument path `overrides:` may not set, else None."""
+        for kind, table in (("owned", self.owned), ("refused", self.refused + ALWAYS_REFUSED)):
+            for owned, why in table:
+                if path == owned or path.startswith(owned + "."):
+                    return kind, why
+        return None
+
+
+# --- what `overrides:` may not set ------------------------------------------------------------------------
+
+# Every type: the arguments Terraform computes, whatever the schema's optional flag says.
+ALWAYS_REFUSED = (
+    ("id", "it is the resource's id, which AWS assigns"),
+    ("tags_all", "the provider computes it from `tags` and its default_tags: override `tags` instead"),
+)
+# Terraform's meta-arguments are not the provider's: no schema has them, and each would undo a decision the plan
+# makes for every resource (tests/test_overrides.py refuses each).
+META_ARGUMENTS = {
+    "lifecycle": "the tool sets each type's lifecycle (the VPC link's create_before_destroy, a route's "
+                 "replace_triggered_by) so that AWS accepts every replacement; another would break that order",
+    "depends_on": "the plan orders the resources itself",
+    "count": "each routes.yaml entry is one resource: declare another route or service instead",
+    "for_each": "each routes.yaml entry is one resource: declare another route or service instead",
+    "provider": "the stack has one provider: set `region` and `provider` in routes.yaml",
+    "provisioner": "provisioners run commands where Terraform runs, and routes.yaml is untrusted input that CI "
+                   "plans with credentials",
+    "connection": "provisioners run commands where Terraform runs, and routes.yaml is untrusted input that CI "
+                  "plans with credentials",
+}
+# "Supported only for WebSocket APIs": the AWS::ApiGatewayV2 references (docs.aws.amazon.com/AWSCloudFormation/latest/
+# UserGuide/aws-resource-apigatewayv2-route.html: "ApiKeyRequired - Specifies whether an API key is required for the
+# route. Supported only for WebSocket APIs."; the same sentence on ModelSelectionExpression, RequestModels,
+# RouteResponseSelectionExpression, and for integrations on ContentHandlingStrategy, PassthroughBehavior,
+# RequestTemplates, TemplateSelectionExpression; APIs' ApiKeySelectionExpression; stages' ClientCertificateId).
+_WEBSOCKET = "API Gateway supports it only for WebSocket APIs, and this stack is an HTTP API"
+# "For HTTP APIs, the routeSelectionExpression must be ${request.method} ${request.path}" (ApiGatewayV2 Api model).
+_ROUTE_SELECTION = "an HTTP API's must be ${request.method} ${request.path}, API Gateway's default"
+_QUICK_CREATE = ("it is quick create or an OpenAPI import, which would make routes and integrations outside "
+                 "routes.yaml")
+_OPENAPI = "it applies only to an OpenAPI import (`body`), and routes.yaml declares the routes instead"
+# "Execution logs are not supported on protocolType HTTP" (AWS-FACTS section 4; terraform-aws-modules issue #42).
+_EXECUTION_LOGS = "HTTP APIs refuse execution logging (access logs are `api.access_logs`)"
 
 _PART = re.compile(r"\{([a-z_]+)\}")
 
@@ -98,6 +148,14 @@ _TYPES = (
                               "dns_config.dns_records.type", "health_check_config.type",
                               "health_check_custom_config"),
                  map_arguments=TAGS,
+                 owned=(("name", "`services.<key>.name` (the key by default)"),
+                        ("description", "`services.<key>.description`"),
+                        ("namespace_id", "`namespace`"),
+                        ("dns_config", "`services.<key>.dns_records` and `routing_policy` (the namespace from "
+                                       "`namespace`)"),
+                        ("health_check_config", "`services.<key>.health_check: route53` and `route53_health_check`"),
+                        ("health_check_custom_config", "`services.<key>.health_check: custom`"),
+                        ("force_destroy", "`services.<key>.force_destroy`")),
                  on_replace="new Cloud Map service ID and ARN: every integration targeting it is rewritten; "
                  + _SERVICE_GONE,
                  on_delete="the Cloud Map service is deleted: " + _SERVICE_GONE),
@@ -108,13 +166,32 @@ _TYPES = (
     ResourceType("aws_apigatewayv2_vpc_link", import_id="{vpc_link_id}",
                  replaced_by=("subnet_ids", "security_group_ids"), map_arguments=TAGS,
                  lifecycle=CREATE_BEFORE_DESTROY,
+                 owned=(("name", "`vpc_link.name` (the API's name by default)"),
+                        ("subnet_ids", "`vpc_link.subnet_ids`"),
+                        ("security_group_ids", "`vpc_link.security_group_ids`")),
                  on_replace="a new link is created before the old one is deleted (create_before_destroy): "
                  "integrations switch to it once it is AVAILABLE, which takes minutes; the old link is deleted "
                  "afterwards. Both exist meanwhile, so the account needs a free VPC link (default quota: 10 per "
                  "Region)"),
     ResourceType("aws_apigatewayv2_api", import_id="{api_id}", replaced_by=("protocol_type",), map_arguments=TAGS,
+                 owned=(("name", "`api.name`"), ("protocol_type", "the tool (always HTTP)"),
+                        ("description", "`api.description`"),
+                        ("disable_execute_api_endpoint", "`api.disable_execute_api_endpoint`"),
+                        ("cors_configuration", "`api.cors`")),
+                 refused=(("body", _QUICK_CREATE), ("route_key", _QUICK_CREATE), ("target", _QUICK_CREATE),
+                          ("credentials_arn", _QUICK_CREATE), ("fail_on_warnings", _OPENAPI),
+                          ("route_selection_expression", _ROUTE_SELECTION),
+                          ("api_key_selection_expression", _WEBSOCKET)),
                  on_replace="new HTTP API: new id and endpoint URL"),
-    ResourceType("aws_apigatewayv2_authorizer", import_id="{api_id}/{authorizer_id}", replaced_by=("api_id",)),
+    ResourceType("aws_apigatewayv2_authorizer", import_id="{api_id}/{authorizer_id}", replaced_by=("api_id",),
+                 owned=(("api_id", "the tool (this stack's API)"), ("name", "the key under `authorizers`"),
+                        ("authorizer_type", "`authorizers.<key>.type`"),
+                        ("identity_sources", "`authorizers.<key>.identity_source`"),
+                        ("jwt_configuration", "`authorizers.<key>.issuer` and `audiences`"),
+                        ("authorizer_uri", "`authorizers.<key>.function_arn` (allowlist: the stack's function)"),
+                        ("authorizer_payload_format_version", "the tool (2.0)"),
+                        ("enable_simple_responses", "`authorizers.<key>.simple_responses`"),
+                        ("authorizer_result_ttl_in_seconds", "`authorizers.<key>.result_ttl_seconds`"))),
     ResourceType("aws_lambda_permission", import_id="{function_name}/{statement_id}",
                  replaced_by=("statement_id", "action", "function_name", "principal", "source_arn")),
     # No create_before_destroy here: Terraform would propagate it to everything an integration depends on, the
@@ -124,15 +201,47 @@ _TYPES = (
     ResourceType("aws_apigatewayv2_integration", import_id="{api_id}/{integration_id}",
                  replaced_by=("api_id", "integration_type", "integration_subtype"),
                  map_arguments=("request_parameters",),
+                 owned=(("api_id", "the tool (this stack's API)"),
+                        ("integration_type", "`routes[].fan_out` (HTTP_PROXY to the service, AWS_PROXY to the "
+                                             "fan-out function)"),
+                        ("integration_subtype", "`routes[].fan_out` (with integration_type)"),
+                        ("connection_type", "the tool (VPC_LINK, through `vpc_link`)"),
+                        ("connection_id", "`vpc_link`"),
+                        ("integration_uri", "`routes[].service` and `routes[].filter` (a fan-out route: its "
+                                            "function)"),
+                        ("integration_method", "the tool (ANY: the client's method passes through)"),
+                        ("payload_format_version", "the tool (1.0 for a private integration, 2.0 for fan-out)"),
+                        ("timeout_milliseconds", "`routes[].timeout_ms`"),
+                        ("tls_config", "`routes[].tls_server_name`"),
+                        ("request_parameters.overwrite:path", "`routes[].forward_stage_in_path`")),
+                 refused=(("content_handling_strategy", _WEBSOCKET), ("passthrough_behavior", _WEBSOCKET),
+                          ("request_templates", _WEBSOCKET), ("template_selection_expression", _WEBSOCKET)),
                  on_replace="integration recreated with its route (the route is deleted first, so AWS never sees an "
                  "integration deleted while a route uses it): the route is absent for a few seconds"),
-    ResourceType("aws_apigatewayv2_route", import_id="{api_id}/{route_id}", replaced_by=("api_id",)),
+    ResourceType("aws_apigatewayv2_route", import_id="{api_id}/{route_id}", replaced_by=("api_id",),
+                 owned=(("api_id", "the tool (this stack's API)"), ("route_key", "`routes[].route`"),
+                        ("target", "`routes[].service` (the route's own integration)"),
+                        ("authorization_type", "`routes[].authorization` (or `api.default_authorization`)"),
+                        ("authorizer_id", "`routes[].authorization` (or `api.default_authorization`)"),
+                        ("authorization_scopes", "`routes[].scopes`")),
+                 refused=(("api_key_required", _WEBSOCKET), ("model_selection_expression", _WEBSOCKET),
+                          ("request_models", _WEBSOCKET), ("route_response_selection_expression", _WEBSOCKET))),
     # kms_key_id is not in replaced_by: the provider updates it in place (AssociateKmsKey / DisassociateKmsKey).
     ResourceType("aws_cloudwatch_log_group", import_id="{log_group_name}", replaced_by=("name",), map_arguments=TAGS,
                  on_replace="log group recreated: the old group and the logs in it are deleted",
                  on_delete="the log group and the logs in it are deleted"),
     ResourceType("aws_apigatewayv2_stage", import_id="{api_id}/{stage_name}",
                  replaced_by=("api_id", "name"), map_arguments=TAGS,
+                 owned=(("api_id", "the tool (this stack's API)"), ("name", "`api.stage`"),
+                        ("auto_deploy", "the tool (always true: every change is deployed)"),
+                        ("deployment_id", "the tool (auto_deploy deploys every change)"),
+                        ("access_log_settings", "`api.access_logs`"),
+                        ("default_route_settings.throttling_burst_limit", "`api.throttling`"),
+                        ("default_route_settings.throttling_rate_limit", "`api.throttling`"),
+                        ("route_settings", "`routes[].throttling`")),
+                 refused=(("default_route_settings.logging_level", _EXECUTION_LOGS),
+                          ("default_route_settings.data_trace_enabled", _EXECUTION_LOGS),
+                          ("client_certificate_id", _WEBSOCKET)),
                  on_replace="stage recreated: its invoke URL changes and clients of the old stage path break"),
     ResourceType("aws_apigatewayv2_domain_name", import_id="{domain_name}",
                  replaced_by=("domain_name",), map_arguments=TAGS,
@@ -180,6 +289,11 @@ _TYPES = (
 )
 
 TYPES: dict[tuple[str, str], ResourceType] = {(t.mode, t.name): t for t in _TYPES}
+
+# The types a routes.yaml owner's `overrides:` reaches (compiler.language.overrides says which owner reaches which).
+OVERRIDABLE = ("aws_apigatewayv2_api", "aws_apigatewayv2_stage", "aws_apigatewayv2_vpc_link",
+               "aws_service_discovery_service", "aws_apigatewayv2_integration", "aws_apigatewayv2_route",
+               "aws_apigatewayv2_authorizer")
 
 # summarize-plan reads a whole plan: a resource of these families is this stack's even when this version of
 # the tool does not emit its type (another version may have); anything else in the plan is someone else's.

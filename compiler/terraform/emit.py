@@ -63,7 +63,8 @@ class CloudMapRoutes(Construct):
         if isinstance(value, dict) and not (len(path) == 1 and path[0] in maps):
             struct = struct_class(cls, path)
             converted = {k: self._arg(cls, path + (k,), v, maps) for k, v in value.items()}
-            return struct(**converted) if struct else converted
+            # No struct: a map inside a block (an override's response_parameters.mappings), whose keys are text
+            return struct(**converted) if struct else {tf_literal(k): v for k, v in converted.items()}
         if isinstance(value, list):
             return [self._arg(cls, path, v, maps) for v in value]
         return self._value(value)

@@ -29,7 +29,7 @@ from ..core.deployed import (  # shared with the runtime tools (status, serve), 
 from ..core.names import DATA, MANAGED
 from ..language import functions
 from ..language.model import Authorizer, IntegrationUri, Model, ProviderSettings, Route, Service
-from . import bundle, catalogue
+from . import bundle, catalogue, overrides, provider_schema
 from .owners import Owner, OwnerKind, stamped
 
 
@@ -219,8 +219,32 @@ def build(model: Model, local_endpoint: str | None = None, state: str | None = N
               *shared(OwnerKind.VPC_LINK, [vpc_link]), *shared(OwnerKind.API, [api]), *shared(OwnerKind.NETWORK, network),
               *functions, *authorizers, *routes, *shared(OwnerKind.API, [*logs, stage, *domain]))
     config = ProviderConfig(model.region, local_endpoint, state or model.state, model.provider)
+    blocks = with_overrides(model, blocks)  # the one place `overrides:` enters the plan
     return ResourcePlan(config, blocks, (*outputs(model, api, stage, vpc_link), *fan_out_outputs(model)),
                         aws_provider(config), state_backend(config, stack), tags, assets(blocks))
+
+
+def overrides_of(model: Model) -> dict[tuple[str, str], dict[str, Value]]:
+    """(type, name) of a block -> the raw Terraform arguments routes.yaml's `overrides:` give it."""
+    found = {("aws_apigatewayv2_api", names.API): model.api.overrides,
+             ("aws_apigatewayv2_stage", names.STAGE): model.api.stage_overrides,
+             ("aws_apigatewayv2_vpc_link", names.VPC_LINK): model.vpc_link.overrides}
+    found.update({("aws_service_discovery_service", s.logical_id): s.overrides for s in model.services if s.created})
+    found.update({("aws_apigatewayv2_authorizer", a.logical_id): a.overrides for a in model.authorizers})
+    for route in model.routes:
+        found[("aws_apigatewayv2_route", route.id)] = route.overrides
+        found[("aws_apigatewayv2_integration", names.integration(route.id))] = route.integration_overrides
+    return {key: arguments.arguments for key, arguments in found.items() if arguments}
+
+
+def with_overrides(model: Model, blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+    """The one place overrides enter the plan (so both engines, diff and the replacement rules see them): each
+    block's arguments with its override merged in (compiler.terraform.overrides.merge says how)."""
+    wanted = overrides_of(model)
+    if not wanted:
+        return blocks
+    return tuple(replace(b, args=overrides.merge(b.args, wanted[(b.type, b.name)], provider_schema.of(b.type)))
+                 if b.mode == MANAGED and (b.type, b.name) in wanted else b for b in blocks)
 
 
 def _resource(type_: str, name: str, args: dict[str, Value], depends_on: tuple[tuple[str, str], ...] = ()) -> Block:
@@ -610,7 +634,29 @@ def outputs(model: Model, api: Block, stage: Block, vpc_link: Block) -> tuple[Ou
                                 f"Cloud Map service id of {service.key}."))
             found.append(Output(arn_output, Ref("aws_service_discovery_service", service.logical_id, "arn"),
                                 f"Cloud Map service ARN of {service.key} (for an ECS service's service_registries)."))
+            found.append(registry_output(service))
     return tuple(found)
+
+
+def registry_output(service: Service) -> Output:
+    """What an ECS service's `service_registries` block takes, as one object: `registry_arn`, and the container and
+    port from `services.<key>.ecs`. The ECS API Reference, ServiceRegistry (docs.aws.amazon.com/AmazonECS/latest/
+    APIReference/API_ServiceRegistry.html): "If the task definition that your service task specifies uses the bridge
+    or host network mode, you must specify a containerName and containerPort combination from the task definition.
+    If the task definition that your service task specifies uses the awsvpc network mode and a type SRV DNS record
+    is used, you must specify either a containerName and containerPort combination or a port value." API Gateway
+    needs SRV records for ECS tasks, so every network mode needs one of them."""
+    value: dict[str, Value] = {"registry_arn": Ref("aws_service_discovery_service", service.logical_id, "arn")}
+    if service.ecs:
+        value.update(container_name=service.ecs.container_name, container_port=service.ecs.container_port)
+        how = "registry_arn, container_name and container_port: pass all three, in any network mode"
+    elif service.registered_by == "ecs":
+        how = ("registry_arn; with SRV records ECS also needs container_name and container_port (set "
+               f"services.{service.key}.ecs) or, in awsvpc network mode only, a port")
+    else:
+        how = "registry_arn"
+    return Output(names.service_registry_output(service.key), value,
+                  f"An ECS service's service_registries for Cloud Map service {service.key}: {how}.")
 
 
 def _service(service: Service, namespace_id: Value, has_dns: bool, tags: dict) -> Block:
