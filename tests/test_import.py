@@ -26,7 +26,6 @@ from .localaws import MotoServer
 from .synthesis import model_of
 from .terraform import Terraform
 
-
 REGION = "us-east-1"
 LEADERS = {"node-1": "true", "node-2": "false", "node-3": "false"}
 

@@ -26,7 +26,6 @@ from .localaws import LocalAccount, LocalStack
 from .synthesis import model_of
 from .test_import import import_and_synth
 
-
 REGION = "eu-west-1"  # the example's
 FUNCTIONS = ("aws_lambda_function.allowlist_operators_network", "aws_lambda_function.fanout_log_level",
              "aws_lambda_function.fanout_state")

@@ -19,7 +19,6 @@ from compiler.terraform import bundle
 from .localaws import LocalStack, applied
 from .synthesis import model_of
 
-
 EXAMPLES = {"allowlist": "examples/admin-allowlist.yaml", "mtls": "examples/admin-mtls.yaml"}
 
 

@@ -15,7 +15,7 @@ import pytest
 from compiler.terraform.direct import write_direct
 from compiler.terraform.plan import build
 
-from .conftest import STACK_IDS, STACKS, ROOT
+from .conftest import ROOT, STACK_IDS, STACKS
 from .synthesis import model_of
 from .terraform import validate_together
 
