@@ -7,7 +7,8 @@ import pytest
 
 from compiler.live.discovery import Found
 from compiler.live.ecs import task_arn, task_line, without_ecs
-from compiler.live.status import InstanceView, _instance_text
+from compiler.live.status import InstanceView, RouteView, _instance_text, registration
+from compiler.reach.observation import Seen, Standing
 
 SERVICE = "arn:aws:servicediscovery:eu-west-1:123456789012:service/srv-abcdefgh12345678"
 TASK = "0123456789abcdef0123456789abcdef"
@@ -49,9 +50,10 @@ def test_hostile_attribute_values_are_shown_as_escapes():
 
 def test_status_shows_one_line_per_task_without_ecs_attributes_one_by_one():
     found = Found(TASK, tuple(sorted({**ECS, "AWS_INSTANCE_IPV4": "10.0.1.10", "AWS_INSTANCE_PORT": "8080"}.items())))
-    view = InstanceView.of(found, SERVICE)
+    view = InstanceView.of(Seen(registration(found), Standing.SERVES), SERVICE)
     assert view.attributes == {k: v for k, v in ECS.items()}  # the JSON keeps every attribute
-    assert _instance_text(view) == (f"{TASK}  10.0.1.10:8080  leader=true  HEALTHY  ECS task arn:aws:ecs:eu-west-1:"
+    route = RouteView("GET /leader", "leader", True, filter={"leader": "true"})
+    assert _instance_text(view, route) == (f"{TASK}  10.0.1.10:8080  leader=true  HEALTHY  ECS task arn:aws:ecs:eu-west-1:"
                                     f"123456789012:task/prod/{TASK}, task definition raft (revision not registered)")
     assert without_ecs({"leader": "true"}) == {"leader": "true"}
 
