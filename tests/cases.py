@@ -164,6 +164,13 @@ OPTION_CASES = {
                              ("authorizers.result_ttl_seconds",), [("gated", False)]),
     "simple-responses": Case(edit("function:gatekeeper\n", "function:gatekeeper\n    simple_responses: false\n"),
                              ("authorizers.simple_responses",), [("gated", False)]),
+    # Raw arguments: the route's row lists each changed one; an authorizer's get a row of their own (no route row).
+    "route-overrides": Case(route_edit("follower", "public: true",
+                                       "public: true\n    overrides: {route: {operation_name: GetFollower}}"),
+                            ("overrides",), [("follower", False)]),
+    "authorizer-overrides": Case(edit("function:gatekeeper\n", "function:gatekeeper\n    overrides: "
+                                      "{authorizer_credentials_arn: 'arn:aws:iam::123456789012:role/gatekeeper'}\n"),
+                                 ("authorizers.overrides",), []),
     "allowlist-cidrs": Case(edit("cidrs: [127.0.0.1/32, 10.0.0.0/8]",
                                  "cidrs: [127.0.0.1/32, 10.0.0.0/8, 192.168.0.0/16]"),
                             ("authorizers.cidrs",), [("office_only", False)]),

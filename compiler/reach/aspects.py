@@ -21,6 +21,9 @@ class Effect(Enum):
     ROUTE = "route"  # which requests the route takes, and how many (throttling)
     DECLARATION = "declaration"  # nothing in AWS: a statement for the checks (`public`)
     ADDRESS = "address"  # only the Terraform address (a route's `id`)
+    # Anything the provider's argument does: `overrides:` are not modelled, so a review lists each changed argument
+    # on its owner's row (review.overrides), with the replacement it forces, instead of an aspect's before -> after.
+    RAW = "raw Terraform arguments"
 
 
 class Aspect(Enum):

@@ -23,9 +23,12 @@ class Option:
     aspect: Optional[Aspect]  # None: the option changes only the Terraform address (a route's `id`)
     whole: bool = False  # an object or map compared as one value; its own keys are not options
     aws_default: Any = None  # the value AWS applies when routes.yaml sets none and the schema gives no default
+    raw: bool = False  # raw Terraform arguments (`overrides:`): no aspect; review.overrides lists each one changed
 
     @property
     def effect(self) -> Effect:
+        if self.raw:
+            return Effect.RAW
         return self.aspect.effect if self.aspect else Effect.ADDRESS
 
     def field(self, root: schema.Obj) -> schema.Field:
@@ -59,6 +62,7 @@ ROUTE_OPTIONS = (
     Option("fan_out.include_unhealthy", Aspect.INCLUDE_UNHEALTHY),
     Option("fan_out.forward_headers", Aspect.FORWARD_HEADERS),
     Option("fan_out.max_body_bytes", Aspect.MAX_BODY_BYTES),
+    Option("overrides", None, whole=True, raw=True),
 )
 
 AUTHORIZER_OPTIONS = (
@@ -70,6 +74,7 @@ AUTHORIZER_OPTIONS = (
     Option("result_ttl_seconds", Aspect.AUTHORIZER_CACHE),
     Option("simple_responses", Aspect.SIMPLE_RESPONSES),
     Option("cidrs", Aspect.ALLOWED_CIDRS),
+    Option("overrides", None, whole=True, raw=True),
 )
 
 
