@@ -200,7 +200,11 @@ def reach(stack: LocalStack, health: str = "HEALTHY") -> dict[str, set[str]]:
         if integration["IntegrationType"] == "AWS_PROXY":  # a fan-out function: what it asks DiscoverInstances
             function = integration["IntegrationUri"].split("/functions/", 1)[1].removesuffix("/invocations")
             env = stack.client("lambda").get_function_configuration(FunctionName=function)["Environment"]["Variables"]
-            found = sd.discover_instances(NamespaceName=env["CLOUD_MAP_NAMESPACE"], ServiceName=env["CLOUD_MAP_SERVICE"],
+            namespace = env["CLOUD_MAP_NAMESPACE"]  # the function asks by id, as it does (fanout.with_http_name)
+            if env.get("CLOUD_MAP_NAMESPACE_ID"):
+                namespace = sd.get_namespace(Id=env["CLOUD_MAP_NAMESPACE_ID"])["Namespace"]["Properties"][
+                    "HttpProperties"]["HttpName"]
+            found = sd.discover_instances(NamespaceName=namespace, ServiceName=env["CLOUD_MAP_SERVICE"],
                                           QueryParameters=json.loads(env["FILTER"]),
                                           HealthStatus="ALL" if env["INCLUDE_UNHEALTHY"] == "true" else health)
             out[route["RouteKey"]] = {i["InstanceId"] for i in found["Instances"]}

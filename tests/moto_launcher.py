@@ -18,6 +18,9 @@ can meet is filled in below, each with the AWS behaviour it copies and where tha
   retries for minutes): API Gateway v2 UpdateStage and DeleteRouteSettings, CloudWatch Logs AssociateKmsKey and
   DisassociateKmsKey.
 - Registering an instance id that is already registered: AWS updates the instance; moto adds a twin.
+- A namespace's HttpName: AWS returns `HttpProperties.HttpName` for every namespace type, equal to its Name unless
+  the Name is reused, when a generated hash is added; DiscoverInstances takes that HttpName. moto gives DNS
+  namespaces no HttpName, never adds the hash, and finds DiscoverInstances' namespace by Name.
 
 Nothing else is changed.
 """
@@ -25,6 +28,8 @@ Nothing else is changed.
 from __future__ import annotations
 
 import json
+import random
+import string
 import sys
 from datetime import datetime
 from urllib.parse import unquote
@@ -227,6 +232,51 @@ def _create_private_dns_namespace_as_aws(self, name: str, creator_request_id: st
 
 
 sd_models.ServiceDiscoveryBackend.create_private_dns_namespace = _create_private_dns_namespace_as_aws
+
+def _with_http_name(create):
+    """AWS gives every namespace an HttpName, DNS ones included (the AWS CLI's list-namespaces example shows a
+    DNS_PRIVATE namespace with `"HttpProperties": {"HttpName": "local"}`), and "In most cases, Name and HttpName
+    match. However, if you reuse Name for namespace creation, a generated hash is added to HttpName to distinguish
+    the two." (DiscoverInstances API reference, NamespaceName; botocore's servicediscovery model). The hash's form
+    is not documented; the one observed (aws/aws-cdk#25616: `passmate.private-fm7n2lxfyexstqq5`) is a hyphen and 16
+    lower-case letters and digits, which is what a reused Name gets here. Which of two same-named namespaces gets it
+    is not documented either; here it is the later one."""
+    def create_as_aws(self, name: str, *args, **kwargs) -> str:
+        taken = {n.name for n in self.namespaces.values()}
+        operation = create(self, name, *args, **kwargs)
+        namespace = self.namespaces[self.operations[operation].targets["NAMESPACE"]]
+        suffix = "-" + "".join(random.choices(string.ascii_lowercase + string.digits, k=16)) if name in taken else ""
+        namespace.http_properties = {**(namespace.http_properties or {}), "HttpName": name + suffix}
+        return operation
+    return create_as_aws
+
+
+for _create in ("create_http_namespace", "create_private_dns_namespace", "create_public_dns_namespace"):
+    setattr(sd_models.ServiceDiscoveryBackend, _create,
+            _with_http_name(getattr(sd_models.ServiceDiscoveryBackend, _create)))
+
+
+def _discover_instances_as_aws(self, namespace_name: str, service_name: str, query_parameters=None,
+                               optional_parameters=None, health_status=None):
+    """DiscoverInstances' NamespaceName is "The HttpName name of the namespace" (API reference); moto compares it
+    with the Name, so of two namespaces that share a Name it would always answer from the first. The rest is
+    moto's own discover_instances (filters, health, revisions), unchanged."""
+    health_status = health_status or "ALL"
+    if health_status not in ("HEALTHY", "UNHEALTHY", "ALL", "HEALTHY_OR_ELSE_ALL"):
+        raise sd_exceptions.InvalidInput("Invalid health status")
+    namespace = next((n for n in self.list_namespaces() if (n.http_properties or {}).get("HttpName") == namespace_name),
+                     None)
+    if namespace is None:
+        raise sd_exceptions.NamespaceNotFound(namespace_name)
+    service = next((s for s in self.list_services() if s.name == service_name and s.namespace_id == namespace.id), None)
+    if service is None:
+        raise sd_exceptions.ServiceNotFound(service_name)
+    instances = self._filter_instances(self.list_instances(service.id), query_parameters or {},
+                                       optional_parameters or {}, health_status)
+    return instances, {i.instance_id: service.instances_revision.get(i.instance_id, 0) for i in instances}
+
+
+sd_models.ServiceDiscoveryBackend.discover_instances = _discover_instances_as_aws
 
 _register_instance = sd_models.ServiceDiscoveryBackend.register_instance
 

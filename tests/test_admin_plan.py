@@ -101,14 +101,16 @@ def test_the_function_runs_the_shipped_zip_in_the_vpc_with_its_own_group():
                                       "aws_iam_role_policy_attachment.fanout_reload"]
     model = model_of(BUNDLED)
     route = next(r for r in model.routes if r.id == "reload")
-    assert function["environment"]["variables"] == functions.fanout_environment(model, route, "raft.internal", "raft")
+    assert function["environment"]["variables"] == {  # the namespace's id: only known once it is created
+        **functions.fanout_environment(model, route, "raft.internal", "raft"),
+        "CLOUD_MAP_NAMESPACE_ID": "${aws_service_discovery_private_dns_namespace.namespace.id}"}
     assert args(doc, "aws_security_group.fanout_reload")["vpc_id"] == "vpc-0d4e5f60718293a4b"
     log_group, access = args(doc, "aws_cloudwatch_log_group.fanout_reload"), args(doc, "aws_cloudwatch_log_group.access_logs")
     assert log_group["name"] == "/aws/lambda/raft-api-fanout-reload"
     assert (log_group["retention_in_days"], log_group["kms_key_id"]) == (access["retention_in_days"], access["kms_key_id"])
 
 
-def test_the_role_may_discover_instances_of_its_service_only():
+def test_the_role_may_discover_instances_of_its_service_and_read_its_namespace_only():
     doc = synth_json(BUNDLED)
     role = args(doc, "aws_iam_role.fanout_reload")
     assert json.loads(role["assume_role_policy"])["Statement"] == [
@@ -117,7 +119,11 @@ def test_the_role_may_discover_instances_of_its_service_only():
     assert policy["Statement"] == [{
         "Action": "servicediscovery:DiscoverInstances", "Effect": "Allow",
         "Resource": ["${aws_service_discovery_private_dns_namespace.namespace.arn}",
-                     "${aws_service_discovery_service.raft.arn}"]}]
+                     "${aws_service_discovery_service.raft.arn}"]}, {
+        "Action": "servicediscovery:GetNamespace", "Effect": "Allow",
+        "Resource": "${aws_service_discovery_private_dns_namespace.namespace.arn}"}]
+    variables = args(doc, "aws_lambda_function.fanout_reload")["environment"]["variables"]
+    assert variables["CLOUD_MAP_NAMESPACE_ID"] == "${aws_service_discovery_private_dns_namespace.namespace.id}"
     assert args(doc, "aws_iam_role_policy_attachment.fanout_reload")["policy_arn"] == \
         "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 

@@ -9,6 +9,8 @@ import json
 import pytest
 
 from compiler.handlers import allowlist
+from compiler.language.model import ALLOWLIST_IDENTITY, Authorization, Authorizer
+from compiler.live.gateway import authorization
 
 CIDRS = "10.0.0.0/8, 203.0.113.7/32, 2001:db8::/32, 198.51.100.0/24"
 
@@ -101,3 +103,39 @@ def test_parse_cidrs_names_the_bad_entry():
     with pytest.raises(ValueError, match="'10.0.0.1/8'"):
         allowlist.parse_cidrs("192.0.2.0/24, 10.0.0.1/8")
     assert allowlist.IDENTITY_SOURCE == "$context.identity.sourceIp"
+
+
+# -- serve's authorization decision (compiler/live/gateway/authorization.py): the same handler, on the peer ---
+
+OFFICE = Authorizer("office", "allowlist", ALLOWLIST_IDENTITY, cidrs=("10.0.0.0/8", "2001:db8::/32"))
+TOKEN = {"authorization": "Bearer x"}
+
+
+@pytest.mark.parametrize("peer, admitted", [("10.1.2.3", True), ("2001:db8::9", True), ("::ffff:10.0.0.1", True),
+                                            ("127.0.0.1", False), ("203.0.113.9", False), ("", False)])
+@pytest.mark.parametrize("headers", [{}, TOKEN, {"x-forwarded-for": "10.1.2.3"}])
+def test_serve_runs_the_allow_list_on_the_source_address_whatever_the_headers(peer, admitted, headers):
+    decision = authorization.authorize(Authorization("allowlist", "office"), OFFICE,
+                                       authorization.Caller(headers, {}, peer))
+    assert decision.admitted == admitted
+    assert decision.status == (0 if admitted else 403)
+
+
+def test_serve_checks_jwt_lambda_and_iam_for_presence_only():
+    jwt = Authorizer("admins", "jwt", "$request.header.Authorization", issuer="https://a", audiences=("x",))
+    custom = Authorizer("custom", "lambda", "$request.querystring.token", function_arn="arn:aws:lambda:x")
+    caller = authorization.caller_of
+    cases = [(Authorization("jwt", "admins"), jwt, caller([("Authorization", "Bearer x")], [], "203.0.113.9"), 0),
+             (Authorization("jwt", "admins"), jwt, caller([("Authorization", "")], [], ""), 401),
+             (Authorization("lambda", "custom"), custom, caller([], [("token", "t")], ""), 0),
+             (Authorization("lambda", "custom"), custom, caller([("token", "t")], [], ""), 401),
+             (Authorization("iam"), None, caller([("AUTHORIZATION", "AWS4-HMAC-SHA256 ...")], [], ""), 0),
+             (Authorization("iam"), None, caller([], [("X-Amz-Signature", "abc")], ""), 0),
+             (Authorization("iam"), None, caller([], [], ""), 401),
+             (Authorization("none"), None, caller([], [], ""), 0),
+             (Authorization("jwt", "gone"), None, caller([("Authorization", "x")], [], ""), 500)]
+    for authz, authorizer, who, status in cases:
+        assert authorization.authorize(authz, authorizer, who).status == status, (authz, who)
+    assert [a.kind for a in (Authorization("jwt", "a"), Authorization("lambda", "b"), Authorization("iam"))
+            if authorization.presence_only(a)] == ["jwt", "lambda", "iam"]
+    assert not authorization.presence_only(Authorization("allowlist", "office"))

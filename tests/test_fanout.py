@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import re
 import socket
 import ssl
 import threading
@@ -20,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from compiler.handlers import fanout
+from compiler.handlers import cloudmap, fanout
 from compiler.handlers import settings as fanout_settings
 
 from .backends import Backends, free_port
@@ -154,9 +155,14 @@ def invoke(registry, monkeypatch):
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    # The backends here listen on loopback (the only network the tests use), which the deployed function never
+    # calls: the handler is let call loopback as serve does. test_the_handler_never_calls_loopback_as_deployed
+    # proves the deployed value.
+    monkeypatch.setattr(fanout, "HANDLER_CALLS", cloudmap.LOCAL)
+    monkeypatch.setattr(fanout, "_http_names", {})  # a cold start for each test
 
-    def call(event: dict, service: str, context=None, **settings) -> tuple[int, dict, float]:
-        for key, value in fanout_settings.environment(fanout_settings.Settings(NAMESPACE, service, **settings)).items():
+    def call(event: dict, service: str, context=None, namespace: str = NAMESPACE, **settings) -> tuple[int, dict, float]:
+        for key, value in fanout_settings.environment(fanout_settings.Settings(namespace, service, **settings)).items():
             monkeypatch.setenv(key, value)
         started = time.monotonic()
         response = fanout.handler(event, context)
@@ -424,8 +430,159 @@ def test_run_takes_any_discovery_and_never_raises_for_instances():
                                                             "AWS_INSTANCE_PORT": str(port)}},
                      {"InstanceId": "bad-port", "Attributes": {"AWS_INSTANCE_IPV4": "127.0.0.1",
                                                                 "AWS_INSTANCE_PORT": "70000"}}]
-        response = fanout.run(request(), lambda: instances, settings)
+        response = fanout.run(request(), lambda: instances, settings, allowed=cloudmap.LOCAL)
     answer = json.loads(response["body"])
     assert response["statusCode"] == 502
     assert by_id(answer)["mute"]["error"].startswith("timed out after")
-    assert by_id(answer)["bad-port"]["error"] == fanout.NO_ADDRESS
+    assert by_id(answer)["bad-port"]["error"] == (
+        "not reachable: AWS_INSTANCE_PORT '70000' is not a port (ASCII digits, 1-65535)")
+
+
+# -- what Cloud Map returns is untrusted (issue 18, item 6) -------------------------------------------------
+
+AS_DEPLOYED = fanout.HANDLER_CALLS  # read before any fixture widens it for the loopback backends
+
+
+@pytest.mark.parametrize("ipv4, port", [
+    ("127.0.0.1", None), ("127.1.2.3", None), ("localhost", None), ("0.0.0.0", None), ("169.254.169.254", 80),
+    ("224.0.0.1", None), ("255.255.255.255", None), ("127.0.0.1\r\nX: y", None), ("0127.0.0.1", None),
+    ("10.0.0.1", "²"), ("10.0.0.1", "٨٠"), ("10.0.0.1", " 80"), ("10.0.0.1", "+80"), ("10.0.0.1", "8_0"),
+    ("10.0.0.1", "0"), ("10.0.0.1", "65536")])
+def test_the_handler_as_deployed_never_calls_a_special_address_or_a_malformed_one(invoke, registry, servers,
+                                                                                 monkeypatch, ipv4, port):
+    assert AS_DEPLOYED == cloudmap.DEPLOYED == frozenset()
+    monkeypatch.setattr(fanout, "HANDLER_CALLS", AS_DEPLOYED)
+    listening = servers()
+    attempts = []
+    monkeypatch.setattr(fanout.socket, "create_connection", lambda *a, **k: attempts.append(a) or 1 / 0)
+    service = registry.service({"odd": {"AWS_INSTANCE_IPV4": ipv4, "AWS_INSTANCE_PORT": str(port or listening.port)},
+                                "fine": at(listening.port)})
+    status, answer, _ = invoke(request(), service)
+    assert status == 502 and answer["matched"] == 2 and answer["succeeded"] == 0
+    odd = by_id(answer)["odd"]
+    assert odd["error"].startswith("not reachable: ") and odd["status"] is None and odd["address"] == ""
+    assert by_id(answer)["fine"]["error"].startswith("not reachable: AWS_INSTANCE_IPV4 127.0.0.1 is a loopback")
+    assert attempts == [] and listening.seen == []
+
+
+def test_a_backend_that_drips_its_answer_is_cut_at_the_per_instance_timeout_and_no_thread_stays(invoke, registry):
+    """One byte every 100 ms renewed a per-read timeout for ever; the whole call now has one deadline. And the
+    workers of each run are gone when it answers (they used to pile up: 8, 16, 24 after three runs)."""
+    drips = [Drip(head) for head in (b"", b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n")]
+    try:
+        service = registry.service({f"drip-{i}": at(d.port) for i, d in enumerate(drips)})
+        for _ in range(3):
+            status, answer, elapsed = invoke(request(), service, per_instance_timeout_ms=400, total_timeout_ms=5_000)
+            assert status == 502 and elapsed < 1.5, answer
+            for entry in answer["instances"]:
+                assert entry["error"].startswith("timed out after") and 400 <= entry["latency_ms"] < 1_000, entry
+            assert [t.name for t in threading.enumerate() if t.name.startswith("fanout")] == []
+        assert all(d.sent > 0 for d in drips)  # they did drip
+    finally:
+        for d in drips:
+            d.stop()
+
+
+class Drip:
+    """A loopback server that sends `head`, then one byte every 100 ms, for as long as the caller listens."""
+
+    def __init__(self, head: bytes) -> None:
+        self.head, self.sent, self.stopped = head, 0, threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(connection,), daemon=True).start()
+
+    def _drip(self, connection: socket.socket) -> None:
+        with connection:
+            try:
+                connection.recv(65536)
+                connection.sendall(self.head)
+                while not self.stopped.wait(0.1):
+                    connection.sendall(b"x" if self.head.endswith(b"\r\n\r\n") else b"X")
+                    self.sent += 1
+            except OSError:  # the caller hung up: what the deadline is for
+                pass
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+
+@pytest.mark.parametrize("event, why", [
+    ({**request(body="!!not base64!!", b64=True)}, "not valid base64"),
+    ({**request(body="a", b64=True)}, "not valid base64"),
+    ({**request(raw_path="/admin/../secret")}, "'.' or '..' segment"),
+    ({**request(raw_path="/admin/%2e%2e/secret")}, "'.' or '..' segment"),
+    ({**request(), "requestContext": {"http": {"method": "GE T"}}}, "not an HTTP method"),
+    ({**request(), "body": {"not": "a string"}}, "body is not a string"),
+    (["not", "an", "event"], "not a JSON object"),
+])
+def test_an_event_that_cannot_be_forwarded_is_400_and_nobody_is_called(invoke, registry, servers, event, why):
+    listening = servers()
+    status, answer, _ = invoke(event, registry.service({"a": at(listening.port)}))
+    assert status == 400 and why in answer["message"] and answer["instances"] == []
+    assert listening.seen == []
+
+
+def test_headers_that_would_split_the_request_are_not_passed_on(invoke, registry, servers):
+    listening = servers()
+    event = request(headers={"x-ok": "fine", "x-bad": "a\r\nX-Injected: 1", "bad name": "v", "x-nul": "a\x00b",
+                             "x-utf8": "é€"}, cookies=["a=1", "b=2\r\nX-Injected: 2"])
+    status, answer, _ = invoke(event, registry.service({"a": at(listening.port)}), forward_headers=None)
+    assert status == 200, answer
+    seen = listening.seen[0]["headers"]
+    assert seen["x-ok"] == "fine" and seen["cookie"] == "a=1" and "x-injected" not in seen
+    assert not {"x-bad", "x-nul", "bad name"} & set(seen)
+    assert seen["x-utf8"].encode("latin-1").decode("utf-8") == "é€"  # sent as UTF-8 bytes, not an error
+
+
+# -- the namespace is named by its id, its HttpName read from Cloud Map (issue 18, item 5) -----------------
+
+
+def test_a_reused_namespace_name_is_told_apart_by_its_id(invoke, registry, servers, monkeypatch):
+    """Two private DNS namespaces named alike (two environments' VPCs in one account): the second gets a hashed
+    HttpName, and a function given the second's id reaches the second's instances, never the first's."""
+    first, second = servers(body=b'"first"'), servers(body=b'"second"')
+    ids = {}
+    for name, vpc, server in (("dev", "vpc-0aaaaaaaaaaaaaaa1", first), ("staging", "vpc-0bbbbbbbbbbbbbbb2", second)):
+        operation = registry.sd.create_private_dns_namespace(Name="twice.internal", Vpc=vpc)["OperationId"]
+        ids[name] = registry.sd.get_operation(OperationId=operation)["Operation"]["Targets"]["NAMESPACE"]
+        service = registry.sd.create_service(Name="kv", NamespaceId=ids[name], DnsConfig={
+            "NamespaceId": ids[name], "DnsRecords": [{"Type": "A", "TTL": 10}]})["Service"]["Id"]
+        registry.sd.register_instance(ServiceId=service, InstanceId="node", Attributes=at(server.port))
+    http_names = {k: registry.sd.get_namespace(Id=v)["Namespace"]["Properties"]["HttpProperties"]["HttpName"]
+                  for k, v in ids.items()}
+    assert http_names["dev"] == "twice.internal" and re.fullmatch(r"twice\.internal-[a-z0-9]{16}",
+                                                                   http_names["staging"])
+
+    status, answer, _ = invoke(request(), "kv", namespace="twice.internal", namespace_id=ids["staging"])
+    assert status == 200 and by_id(answer)["node"]["body"] == '"second"', answer
+    assert len(first.seen) == 0 and len(second.seen) == 1
+    status, answer, _ = invoke(request(), "kv", namespace="twice.internal")  # the plain name: the other one
+    assert status == 200 and by_id(answer)["node"]["body"] == '"first"'
+
+    # Read once per container: a warm one answers without asking again ...
+    client = fanout._client()
+    monkeypatch.setattr(client, "get_namespace", lambda **kwargs: 1 / 0)
+    status, answer, _ = invoke(request(), "kv", namespace="twice.internal", namespace_id=ids["staging"])
+    assert status == 200 and by_id(answer)["node"]["body"] == '"second"'
+    # ... and a cold one that cannot read it calls nobody rather than guess the plain name.
+    monkeypatch.setattr(fanout, "_http_names", {})
+    status, answer, _ = invoke(request(), "kv", namespace="twice.internal", namespace_id=ids["staging"])
+    assert status == 502 and answer["instances"] == [] and len(second.seen) == 2 and len(first.seen) == 1
+    assert answer["message"].startswith(f"GetNamespace(Id={ids['staging']!r}) failed: ZeroDivisionError")
+
+
+def test_an_unknown_namespace_id_is_502_with_cloud_maps_error(invoke, registry, servers):
+    listening = servers()
+    service = registry.service({"a": at(listening.port)})
+    status, answer, _ = invoke(request(), service, namespace_id="ns-0000000000000000")
+    assert status == 502 and "NamespaceNotFound" in answer["message"] and listening.seen == []

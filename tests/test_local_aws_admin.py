@@ -113,6 +113,7 @@ class TestAllowListAdmin:
                 variables["STAGE"], variables["STRIP_STAGE"]) == ("raft", "true", "4500", "admin", "true")
         namespace = local.client("servicediscovery").list_namespaces()["Namespaces"][0]
         assert variables["CLOUD_MAP_NAMESPACE"] == namespace["Properties"]["HttpProperties"]["HttpName"]
+        assert variables["CLOUD_MAP_NAMESPACE_ID"] == namespace["Id"]  # the function reads its HttpName by id
         assert state["Timeout"] == 5 and state["MemorySize"] == 256
         assert sorted(state["VpcConfig"]["SubnetIds"]) == sorted(model_of(allowlist[1]).vpc_link.subnet_ids)
 
@@ -154,18 +155,20 @@ class TestAllowListAdmin:
         assert views["GET /raft/state"].verdict == "fan-out: all 3 instances, each request"
         assert [i.id for i in views["POST /raft/leader/{proxy+}"].instances] == ["node-1"]
 
-    def test_a_fan_out_role_may_discover_its_service_only(self, allowlist):
+    def test_a_fan_out_role_may_discover_its_service_and_read_its_namespace_only(self, allowlist):
         local, _ = allowlist
         iam, sd = local.client("iam"), local.client("servicediscovery")
         role = functions(local)["raft-admin-fanout-state"]["Role"].rsplit("/", 1)[1]
         (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
         document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
         document = json.loads(document) if isinstance(document, str) else document
-        (statement,) = document["Statement"]
+        discover, read = document["Statement"]
         service = sd.list_services()["Services"][0]
         namespace = sd.list_namespaces()["Namespaces"][0]
-        assert statement["Action"] == "servicediscovery:DiscoverInstances"
-        assert statement["Resource"] == [namespace["Arn"], service["Arn"]]
+        assert (discover["Action"], discover["Effect"]) == ("servicediscovery:DiscoverInstances", "Allow")
+        assert discover["Resource"] == [namespace["Arn"], service["Arn"]]
+        assert (read["Action"], read["Effect"], read["Resource"]) == (
+            "servicediscovery:GetNamespace", "Allow", namespace["Arn"])
         attached = [p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]]
         assert attached == ["AWSLambdaVPCAccessExecutionRole"]
 

@@ -7,12 +7,15 @@ where the guide is silent.
 from __future__ import annotations
 
 import doctest
+from urllib.parse import unquote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compiler.core import deployed
 from compiler.live import routing, status
-from compiler.live.routing import Router, backend_path, stage_path
+from compiler.live.routing import BadPath, Router, backend_path, backend_target, request_path, stage_path
 
 from .conftest import ROOT
 from .synthesis import model_of
@@ -72,7 +75,10 @@ def test_a_parameter_matches_exactly_one_non_empty_segment():
     assert selected(router, "GET", "/items/42/parts") is None
     assert selected(router, "GET", "/items/") is None
     assert selected(router, "GET", "/items") is None
-    assert router.select("GET", "/items/a%2Fb").parameters == (("id", "a/b"),)  # an encoded slash stays in its segment
+    # HTTP APIs decode the path before routing (a request to /a%2Fb arrives as rawPath /a/b): an encoded slash
+    # separates segments like any other, so it cannot smuggle two segments into one parameter.
+    assert selected(router, "GET", request_path("/items/a%2Fb")) is None
+    assert router.select("GET", request_path("/items/a%20b")).parameters == (("id", "a b"),)
 
 
 def test_a_greedy_variable_catches_every_child_and_needs_one():
@@ -132,6 +138,50 @@ def test_the_named_stage_example_routes_and_strips_as_routes_yaml_says():
         route = router.select("GET", path).route
         assert (route.key.text, backend_path(model.api.stage, raw, path, route.options.strip_stage)) == (key, backend)
     assert stage_path(model.api.stage, "/items/7") is None
+
+
+# -- the request path: decoded once, routed and forwarded the same (issue 18, item 9) ---------------------
+
+
+@pytest.mark.parametrize("target, path", [
+    ("/admin%2Fx", "/admin/x"),  # rawPath arrives decoded: /a%2Fb gave "rawPath": "/a/b" (aws-lambda-fastify#169)
+    ("//admin/x", "/admin/x"),  # `//` and `////` end up as one slash (brefphp/symfony-bridge#53)
+    ("/a////b/", "/a/b/"),
+    ("/a%20b/%C3%A9?x=%2F", "/a b/é"),  # the query is not the path
+    ("/%252e%252e/x", "/%2e%2e/x"),  # decoded once: a literal "%2e%2e" segment, not a dot segment
+])
+def test_the_request_path_is_decoded_and_slashes_merged(target, path):
+    assert request_path(target) == path
+
+
+@pytest.mark.parametrize("target", [
+    "/x/../admin/x", "/x/%2e%2e/admin/x", "/x/%2E%2E/admin/x", "/x/.%2e/admin", "/./admin", "/admin/.", "/..",
+    "/a%00b", "/a%0d%0aX-Injected:%201", "/a%3Fb", "/a%23b", "/%ff", "http://127.0.0.1/admin/x", "*", "",
+])
+def test_paths_serve_will_not_guess_are_refused(target):
+    with pytest.raises(BadPath):
+        request_path(target)
+
+
+def test_no_request_reaches_a_protected_routes_backend_path_through_a_public_route():
+    router = router_for("GET /admin/{proxy+}", "ANY /{proxy+}")
+    for target in ("//admin/x", "/admin%2Fx", "/admin%2fx", "///admin//x", "/x/../admin/x", "/x/%2e%2e/admin/x"):
+        try:
+            path = request_path(target)
+        except BadPath:
+            continue
+        route = router.select("GET", path).route.key.text
+        assert route == "GET /admin/{proxy+}" or not path.startswith("/admin/"), (target, path, route)
+        assert route == "GET /admin/{proxy+}", (target, path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_the_backend_decodes_exactly_the_path_the_route_was_chosen_by(text):
+    path = "/" + text
+    target = backend_target(path)
+    assert target.isascii() and not set(target) & set(" ?#\r\n\x00")
+    assert unquote(target) == path
 
 
 def test_docstring_examples():

@@ -9,17 +9,24 @@ instance gets nothing, a deregistered one drops out on the next request, a leade
 
 from __future__ import annotations
 
+import asyncio
 import http.client
+import io
 import json
+import os
 import pathlib
+import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 
 import pytest
 
 from compiler.core.deployed import LOG_FORMAT
+from compiler.live.gateway import Gateway, Limits
 
 from .backends import Backends, free_port
 from .conftest import ROOT
@@ -296,9 +303,11 @@ def test_no_route_is_404_not_found(static_gateway):
     assert (line["routeKey"], line["status"], line["path"]) == ("-", "404", "/leader")
 
 
-def test_a_timeout_is_504_and_a_refused_connection_503(static_gateway):
+def test_a_timeout_and_a_refused_connection_are_503_as_http_apis_answer(static_gateway):
+    """An HTTP API answers an integration timeout 503 {"message":"Service Unavailable"} (cortexlabs/cortex#1225's
+    capture; REST APIs answer 504): answers.py has the sources."""
     start = time.monotonic()
-    assert static_gateway.get("/slow", {"X-Sleep-Ms": "2000"}) == (504, b'{"message":"Gateway Timeout"}')
+    assert static_gateway.get("/slow", {"X-Sleep-Ms": "2000"}) == (503, b'{"message":"Service Unavailable"}')
     assert time.monotonic() - start < 1.5  # the route's timeout_ms (200), not the backend's 2 s
     assert "within 200 ms" in static_gateway.access_log()[-1]["integrationErrorMessage"]
     assert static_gateway.get("/dead") == (503, b'{"message":"Service Unavailable"}')
@@ -435,3 +444,226 @@ def test_a_fan_out_route_calls_every_matching_instance_with_the_handlers_code(re
         gateway.stop()
         if source == "cloud-map":
             cloud_map.reset()
+
+
+# -- authorization as the deployed API decides it (issue 17) ------------------------------------------------
+
+
+def guarded_yaml(port: int) -> str:
+    return f"""version: 1
+api: {{name: local-api}}
+vpc_link: {{subnet_ids: [subnet-0a1b2c3d4e5f60718], security_group_ids: [sg-0c3d4e5f607182930]}}
+namespace: {{type: http, name: serve-ns}}
+services:
+  kv:
+    health_check: custom
+    instances:
+      - {{id: node-1, ipv4: 127.0.0.1, port: {port}}}
+authorizers:
+  loopback: {{type: allowlist, cidrs: [127.0.0.0/8]}}
+  office: {{type: allowlist, cidrs: [10.0.0.0/8, "2001:db8::/32"]}}
+  admins: {{type: jwt, issuer: "https://auth.example.com", audiences: [kv-admin]}}
+  custom: {{type: lambda, function_arn: "arn:aws:lambda:us-east-1:123456789012:function:auth",
+           identity_source: "$request.querystring.token"}}
+routes:
+  - {{route: GET /inside, id: inside, service: kv, authorization: loopback}}
+  - {{route: GET /outside, id: outside, service: kv, authorization: office}}
+  - {{route: "GET /admin/{{proxy+}}", id: admin, service: kv, authorization: admins}}
+  - {{route: "ANY /{{proxy+}}", id: public, service: kv, public: true}}
+  - {{route: GET /custom, id: custom, service: kv, authorization: custom}}
+  - {{route: GET /iam, id: iam, service: kv, authorization: iam}}
+"""
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory, backends):
+    file = tmp_path_factory.mktemp("serve-guarded") / "routes.yaml"
+    file.write_text(guarded_yaml(backends.ports["node-1"]))
+    gateway = Serve(file)
+    yield gateway
+    gateway.stop()
+
+
+@pytest.mark.parametrize("headers", [{}, AUTH, {"X-Forwarded-For": "10.1.2.3"}, {**AUTH, "X-Forwarded-For": "10.0.0.1"}])
+def test_the_allow_list_decides_on_the_source_address_whatever_the_headers_say(guarded, headers):
+    """The shipped allow-list handler runs on the TCP peer (127.0.0.1 here, the only network a test may use):
+    inside 127.0.0.0/8 admitted with or without an Authorization header, outside 10.0.0.0/8 forbidden even with
+    one, and X-Forwarded-For does not move the caller into the list."""
+    status, body = guarded.get("/inside", headers)
+    assert status == 200 and json.loads(body)["path"] == "/inside"
+    assert guarded.get("/outside", headers) == (403, b'{"message":"Forbidden"}')
+    line = guarded.access_log()[-1]
+    assert (line["routeKey"], line["status"]) == ("GET /outside", "403")
+    assert line["authorizerError"] == "127.0.0.1 is outside ALLOWED_CIDRS"
+
+
+def test_jwt_lambda_and_iam_routes_are_checked_for_presence_only_and_serve_says_so(guarded):
+    assert guarded.get("/admin/x") == (401, b'{"message":"Unauthorized"}')
+    assert guarded.get("/admin/x", AUTH)[0] == 200  # any token: not verified
+    assert guarded.get("/custom")[0] == 401 and guarded.get("/custom?token=anything")[0] == 200
+    assert guarded.get("/custom", AUTH)[0] == 401  # its identity source is the query string, not the header
+    assert guarded.get("/iam")[0] == 401 and guarded.get("/iam", AUTH)[0] == 200
+    notes = guarded.errors.read_text()
+    assert "note: authorization admins, custom, iam: only the presence of the identity source is checked" in notes
+    assert "note: allow-list authorizer loopback, office: enforced with the shipped handler" in notes
+
+
+# -- the path routed is the path forwarded (issue 18, item 9) ----------------------------------------------
+
+
+@pytest.mark.parametrize("target, status", [
+    ("//admin/x", 401), ("/admin%2Fx", 401), ("///admin//x", 401),  # decoded, slashes merged: the admin route
+    ("/x/../admin/x", 400), ("/x/%2e%2e/admin/x", 400), ("/x/%2E%2e/admin", 400), ("/x/./y", 400),  # not guessed
+    ("/a%00b", 400), ("/a%3Fb", 400)])
+def test_no_path_reaches_the_protected_routes_backend_through_the_public_route(guarded, target, status):
+    answer = guarded.get(target)
+    assert answer == (status, b'{"message":"Unauthorized"}' if status == 401 else b'{"message":"Bad Request"}')
+    line = guarded.access_log()[-1]
+    assert line["routeKey"] == ("GET /admin/{proxy+}" if status == 401 else "-") and line["status"] == str(status)
+
+
+def test_the_backend_gets_the_decoded_path_the_route_was_chosen_by(guarded):
+    status, body = guarded.get("//admin%2Fa%20b//c", AUTH)
+    assert status == 200 and json.loads(body)["path"] == "/admin/a%20b/c"  # = /admin/a b/c decoded
+    status, body = guarded.get("/files/100%25%20done?q=%2F")
+    assert status == 200 and (json.loads(body)["path"], json.loads(body)["query"]) == ("/files/100%25%20done", "q=%2F")
+
+
+def _raw(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        return out
+
+
+def test_malformed_requests_get_400_and_no_traceback(guarded):
+    absolute = _raw(guarded.port, b"GET http://127.0.0.1/inside HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert re.match(rb"HTTP/1\.[01] 400 ", absolute) and absolute.endswith(b'{"message":"Bad Request"}')
+    for garbage in (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+                    b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\n\r\n", b"G\x00T / HTTP/1.1\r\n\r\n"):
+        assert re.match(rb"HTTP/1\.[01] 400 ", _raw(guarded.port, garbage)), garbage
+    assert guarded.get("/inside")[0] == 200
+    errors = guarded.errors.read_text()
+    assert "Traceback" not in errors and "serve: ValueError" not in guarded.log.read_text()
+
+
+# -- bounded against slow and odd peers (issue 18, item 8) --------------------------------------------------
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    status = pathlib.Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+
+
+def test_a_fifo_or_a_huge_file_in_place_of_routes_yaml_is_refused_and_serving_goes_on(backends, tmp_path):
+    file = tmp_path / "routes.yaml"
+    file.write_text(static_yaml(backends.ports))
+    gateway = Serve(file)
+    try:
+        before = _vm_hwm_kb(gateway.process.pid)
+        file.unlink()
+        os.mkfifo(file)  # a blocking open() on the event loop hung serve for good
+        assert _eventually(lambda: "not a regular file" in gateway.errors.read_text())
+        assert gateway.get("/")[0] == 200
+        file.unlink()
+        with open(file, "wb") as sparse:  # 300 MB that take no disk: only the first MiB + 1 byte may be read
+            sparse.truncate(300 * 1024 * 1024)
+        assert _eventually(lambda: "larger than the limit of 1,048,576 bytes" in gateway.errors.read_text())
+        assert gateway.get("/")[0] == 200
+        assert _vm_hwm_kb(gateway.process.pid) - before < 64 * 1024  # KB: far from the 300 MB read whole
+    finally:
+        gateway.stop()
+
+
+class InProcess:
+    """A Gateway in this process, on its own event loop in a thread (for bounds too small to wait for in a
+    subprocess: a one-second header timeout, a cap of a few connections)."""
+
+    def __init__(self, file: pathlib.Path, limits: Limits) -> None:
+        self.err = io.StringIO()
+        self.gateway = Gateway(str(file), 0, out=io.StringIO(), err=self.err, limits=limits)
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._main(),), daemon=True)
+        self.thread.start()
+        assert self.ready.wait(30), self.err.getvalue()
+        self.port = self.gateway.port
+
+    async def _main(self) -> int:
+        self.stop, started = asyncio.Event(), asyncio.Event()
+        task = asyncio.ensure_future(self.gateway.serve(started, self.stop))
+        await asyncio.wait([task, asyncio.ensure_future(started.wait())], return_when=asyncio.FIRST_COMPLETED)
+        self.ready.set()
+        return await task
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(30)
+
+
+def test_connections_that_never_finish_their_headers_are_capped_and_closed(backends, tmp_path):
+    """1,500 such connections used to stay open for good. Now each has the header timeout to send its request
+    head, and past the connection cap a new one is answered 503 at once."""
+    file = tmp_path / "routes.yaml"
+    file.write_text(static_yaml(backends.ports, EXTRA_ROUTES))
+    served = InProcess(file, Limits(header_timeout_s=1.0, max_connections=20, body_timeout_s=1.0))
+    sockets = []
+    try:
+        for _ in range(25):
+            s = socket.create_connection(("127.0.0.1", served.port), timeout=5)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")  # and never the rest
+            sockets.append(s)
+        started = time.monotonic()
+        over = [s.recv(65536) for s in sockets[20:]]
+        assert all(a.startswith(b"HTTP/1.1 503 ") and a.endswith(b'{"message":"Service Unavailable"}') for a in over)
+        assert all(s.recv(65536) == b"" for s in sockets[:20])  # closed by the server ...
+        assert 0.5 < time.monotonic() - started < 4  # ... at the header timeout
+        with socket.create_connection(("127.0.0.1", served.port), timeout=5) as slow_body:
+            slow_body.sendall(b"POST /echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12")  # 8 short
+            started = time.monotonic()
+            assert slow_body.recv(65536).startswith(b"HTTP/1.1 408 ") and time.monotonic() - started < 4
+        status = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+        status.request("GET", "/")
+        assert status.getresponse().status == 200  # what was held is released
+        status.close()
+    finally:
+        for s in sockets:
+            s.close()
+        served.close()
+    assert "Traceback" not in served.err.getvalue()
+
+
+# -- --cloud-map names the namespace by its HttpName (issue 18, item 5) ------------------------------------
+
+
+@pytest.mark.localaws
+def test_cloud_map_finds_the_stacks_own_namespace_when_its_name_is_reused(cloud_map, backends, tmp_path):
+    """Two environments in one account: the same namespace name twice, the second with a hashed HttpName. The
+    stack's own namespace is the one tagged as routes.yaml tags it; its instances are reached, the other's not,
+    through a proxied route and through a fan-out route alike."""
+    sd = cloud_map.sd
+    for tags, node in (([], "node-1"), ([{"Key": "stage", "Value": "staging"}], "node-2")):
+        operation = sd.create_http_namespace(Name="twice-ns", Tags=tags)["OperationId"]
+        namespace = sd.get_operation(OperationId=operation)["Operation"]["Targets"]["NAMESPACE"]
+        service = sd.create_service(Name="kv", NamespaceId=namespace, HealthCheckCustomConfig={})["Service"]["Id"]
+        sd.register_instance(ServiceId=service, InstanceId=node, Attributes={
+            "AWS_INSTANCE_IPV4": "127.0.0.1", "AWS_INSTANCE_PORT": str(backends.ports[node]), "leader": "true"})
+        sd.update_instance_custom_health_status(ServiceId=service, InstanceId=node, Status="HEALTHY")
+    staging_name = next(n["Properties"]["HttpProperties"]["HttpName"] for n in sd.list_namespaces()["Namespaces"]
+                        if n["Name"] == "twice-ns" and n["Properties"]["HttpProperties"]["HttpName"] != "twice-ns")
+    for api, reached, http_name in (("{name: local-api}", "node-1", "twice-ns"),
+                                    ("{name: local-api, tags: {stage: staging}}", "node-2", staging_name)):
+        file = tmp_path / f"{reached}.yaml"
+        file.write_text(_with_fan_out(CLOUD_MAP_YAML.replace("name: serve-ns", "name: twice-ns").replace(
+            "api: {name: local-api}", f"api: {api}")))
+        gateway = Serve(file, "--cloud-map", cloud_map.url)
+        try:
+            assert gateway.reached("/", 3) == {reached: 3}
+            answer = json.loads(gateway.request("POST", "/admin/reload")[2])
+            assert [e["id"] for e in answer["instances"]] == [reached], answer
+            status, _, body = gateway.request("POST", "/nobody/reload")
+            assert status == 502 and f"NamespaceName='{http_name}'" in json.loads(body)["message"]
+        finally:
+            gateway.stop()

@@ -33,6 +33,7 @@ class Settings:
     forward_headers: Optional[frozenset[str]] = frozenset(DEFAULT_FORWARD_HEADERS)  # None: all but hop-by-hop
     max_body_bytes: int = 4_096
     tls_server_name: str = ""
+    namespace_id: str = ""  # what identifies the namespace: its HttpName is read from GetNamespace (fanout.py)
 
     @property
     def health_status(self) -> str:
@@ -63,7 +64,8 @@ class Settings:
                        total_timeout_ms=_number(environ, "TOTAL_TIMEOUT_MS", 29_500),
                        strip_stage=_flag(environ, "STRIP_STAGE", True), stage=environ.get("STAGE", ""),
                        forward_headers=allowed, max_body_bytes=_number(environ, "MAX_BODY_BYTES", 4_096, least=0),
-                       tls_server_name=environ.get("TLS_SERVER_NAME", ""))
+                       tls_server_name=environ.get("TLS_SERVER_NAME", ""),
+                       namespace_id=environ.get("CLOUD_MAP_NAMESPACE_ID", "").strip())
         if not settings.namespace or not settings.service:
             raise ValueError("CLOUD_MAP_NAMESPACE and CLOUD_MAP_SERVICE are required")
         return settings
@@ -76,7 +78,8 @@ def environment(settings: Settings) -> dict[str, str]:
     '{"leader":"true"}'
     """
     headers = "*" if settings.forward_headers is None else ",".join(sorted(settings.forward_headers))
-    out = {"CLOUD_MAP_NAMESPACE": settings.namespace, "CLOUD_MAP_SERVICE": settings.service,
+    out = {"CLOUD_MAP_NAMESPACE": settings.namespace, "CLOUD_MAP_NAMESPACE_ID": settings.namespace_id,
+           "CLOUD_MAP_SERVICE": settings.service,
            "FILTER": json.dumps(dict(settings.filter), separators=(",", ":"), sort_keys=True),
            "INCLUDE_UNHEALTHY": _text(settings.include_unhealthy),
            "PER_INSTANCE_TIMEOUT_MS": str(settings.per_instance_timeout_ms),

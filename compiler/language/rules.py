@@ -631,7 +631,7 @@ def check_fan_out(ctx: Context) -> None:
                                           "forward_headers", "max_body_bytes")):
             continue  # a value was refused by the schema: reported there
         variables = fanout_settings.environment(fanout_settings.Settings(
-            namespace=str(namespace.get("name", "")),
+            namespace=str(namespace.get("name", "")), namespace_id=NAMESPACE_ID_BYTES * "x",
             service=str((service or {}).get("name", route.get("service", ""))),
             filter=AttributeFilter.of({k: v for k, v in route.get("filter", {}).items() if isinstance(v, str)}).pairs,
             per_instance_timeout_ms=spec["per_instance_timeout_ms"], concurrency=spec["concurrency"],
@@ -646,6 +646,9 @@ def check_fan_out(ctx: Context) -> None:
 
 
 LAMBDA_ENVIRONMENT_BYTES = 4096  # Lambda quota: "Function environment variables: 4 KB", all of them together
+# CLOUD_MAP_NAMESPACE_ID is known only at apply; counted at its longest: NamespaceSummary "Id ... Length
+# Constraints: Maximum length of 64." (docs.aws.amazon.com/cloud-map/latest/api/API_NamespaceSummary.html)
+NAMESPACE_ID_BYTES = 64
 # Fields that describe one connection or one message (RFC 9110 7.6.1), or that the caller sets per call.
 NOT_FORWARDED = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
                            "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"})

@@ -16,10 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from ..handlers.cloudmap import IPV4, LOCAL, PORT, http_name, instance_address
 from ..language.model import AttributeFilter, Model, Service
-
-IPV4 = "AWS_INSTANCE_IPV4"
-PORT = "AWS_INSTANCE_PORT"
 
 
 @dataclass(frozen=True)
@@ -41,14 +39,17 @@ class Found:
 
     @property
     def address(self) -> Optional[tuple[str, int]]:
-        """(ipv4, port), or None when either attribute is missing or malformed: API Gateway cannot reach it."""
-        attributes = self.attribute_map
-        try:
-            port = int(attributes[PORT])
-        except (KeyError, ValueError):
-            return None
-        ipv4 = attributes.get(IPV4)
-        return (ipv4, port) if ipv4 and 0 < port < 65536 else None
+        """(ipv4, port) `serve` calls, or None (`unreachable` says why). Parsed by the fan-out function's own
+        parser (handlers/cloudmap.py), so both agree on what is malformed; `serve` also calls loopback
+        (cloudmap.LOCAL), which the deployed function never does."""
+        address, _ = instance_address(self.attribute_map, LOCAL)
+        return (address.ipv4, address.port) if address else None
+
+    @property
+    def unreachable(self) -> str:
+        """Why `address` is None ("" when it is not): missing attributes, malformed ones, or an address class
+        never called."""
+        return instance_address(self.attribute_map, LOCAL)[1]
 
     @property
     def address_text(self) -> str:
@@ -71,9 +72,22 @@ def discover(client, namespace: str, service: str, query: dict[str, str], health
     """One DiscoverInstances call (the data-plane API API Gateway itself calls). MaxResults is AWS's maximum."""
     answer = client.discover_instances(NamespaceName=namespace, ServiceName=service, QueryParameters=query,
                                        HealthStatus=health, MaxResults=1000)
-    return sorted((Found(i["InstanceId"], tuple(sorted((i.get("Attributes") or {}).items())),
-                         i.get("HealthStatus", "UNKNOWN")) for i in answer.get("Instances", [])),
-                  key=lambda f: f.id)
+    return sorted((found(i) for i in answer.get("Instances", [])), key=lambda f: f.id)
+
+
+def found(instance: object) -> Found:
+    """A DiscoverInstances entry as a Found, whatever it holds (what is not a string is left out)."""
+    instance = instance if isinstance(instance, dict) else {}
+    attributes = instance.get("Attributes")
+    pairs = attributes.items() if isinstance(attributes, dict) else ()
+    health = instance.get("HealthStatus")
+    return Found(_string(instance.get("InstanceId")),
+                 tuple(sorted((k, v) for k, v in pairs if isinstance(k, str) and isinstance(v, str))),
+                 health if isinstance(health, str) else "UNKNOWN")
+
+
+def _string(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,8 @@ def resolve_service(client, model: Model, service: Service) -> CloudMapService:
     namespace = model.namespace
     if namespace is None:
         raise LookupError(f"service {service.key!r} has no namespace in routes.yaml")
-    name = namespace_http_name(client, namespace.existing_id) if namespace.existing_id else namespace.name
+    name = namespace_http_name(client, namespace.existing_id) if namespace.existing_id else created_http_name(
+        client, model)
     return CloudMapService(name, service.name, service.health_check != "none")
 
 
@@ -106,8 +121,47 @@ def has_health_check(service: dict) -> bool:
 
 
 def namespace_http_name(client, namespace_id: str) -> str:
-    namespace = client.get_namespace(Id=namespace_id)["Namespace"]
-    return (namespace.get("Properties", {}).get("HttpProperties", {}).get("HttpName")) or namespace["Name"]
+    """GetNamespace's HttpName for this id (its Name when the answer has none: handlers/cloudmap.http_name)."""
+    name, read = http_name(client.get_namespace(Id=namespace_id).get("Namespace"))
+    if not name:
+        raise LookupError(f"GetNamespace(Id={namespace_id!r}): {read}")
+    return name
+
+
+NAMESPACE_TYPES = {"http": "HTTP", "private_dns": "DNS_PRIVATE", "public_dns": "DNS_PUBLIC"}  # model -> Cloud Map
+
+
+def created_http_name(client, model: Model) -> str:
+    """The HttpName of the namespace the stack creates. Not its plain name: Cloud Map adds a generated hash to
+    HttpName when a Name is reused ("if you reuse Name for namespace creation, a generated hash is added to
+    HttpName to distinguish the two": DiscoverInstances API reference, NamespaceName), which two environments in
+    one account and region do. So the namespace is looked up (ListNamespaces, by name and type); of several, the
+    one tagged exactly as the stack tags it (routes.yaml's api.tags; `aws:` tags aside). LookupError when none
+    or more than one is left, naming the candidates."""
+    namespace = model.namespace
+    kind = NAMESPACE_TYPES[namespace.type]
+    pages = client.get_paginator("list_namespaces").paginate(
+        Filters=[{"Name": "TYPE", "Values": [kind], "Condition": "EQ"}])
+    candidates = [n for page in pages for n in page.get("Namespaces", [])
+                  if n.get("Name") == namespace.name and n.get("Type") == kind]
+    if len(candidates) > 1:
+        wanted = dict(model.api.tags)
+        candidates = [n for n in candidates if _tags(client, n.get("Arn", "")) == wanted] or candidates
+    if len(candidates) != 1:
+        where = f"namespace {namespace.name!r} ({kind})"
+        if not candidates:
+            raise LookupError(f"{where} is not in Cloud Map (not deployed yet?)")
+        listed = ", ".join(f"{n.get('Id')} (HttpName {http_name(n)[0]!r})" for n in candidates)
+        raise LookupError(f"{where} exists {len(candidates)} times and the stack's tags ({dict(model.api.tags)}) "
+                          f"do not tell which one this stack created: {listed}; give the environments "
+                          "different api.tags, or the namespaces different names")
+    name, read = http_name(candidates[0])
+    return name if read == "HttpName" else namespace_http_name(client, candidates[0]["Id"])
+
+
+def _tags(client, arn: str) -> dict[str, str]:
+    tags = client.list_tags_for_resource(ResourceARN=arn).get("Tags", [])
+    return {t["Key"]: t["Value"] for t in tags if not str(t.get("Key", "")).startswith("aws:")}
 
 
 class AttributeLag:

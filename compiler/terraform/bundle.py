@@ -1,7 +1,8 @@
 """Deployment packages for the shipped Lambda handlers (compiler/handlers/*.py), built reproducibly.
 
-`handler_zip("fanout")` is a zip holding the handler's files (HANDLER_FILES: `fanout.py` and the `settings.py` it
-reads its environment with) at its root, so the function's handler is `HANDLER_ENTRY["fanout"]` ("fanout.handler"). The bytes depend only on the module's source: the entry's date is
+`handler_zip("fanout")` is a zip holding the handler's files (HANDLER_FILES: `fanout.py`, the `settings.py` it
+reads its environment with and the `cloudmap.py` it reads Cloud Map's answers with) at its root, so the function's
+handler is `HANDLER_ENTRY["fanout"]` ("fanout.handler"). The bytes depend only on the module's source: the entry's date is
 1980-01-01 00:00:00 (the zip format's earliest), its permissions 0644 for a Unix creator, there are no extra
 fields and no comment, entries are sorted by name, and the data is stored, not deflated. The working directory,
 time zone, umask and the source file's own mtime and mode play no part, so two synths in different folders or on
@@ -26,7 +27,7 @@ from pathlib import Path
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 HANDLER_ENTRY = {"fanout": "fanout.handler", "allowlist": "allowlist.handler"}
 # What each deployment zip holds, at its root: the handler and the modules it imports from this folder.
-HANDLER_FILES = {"fanout": ("fanout.py", "settings.py"), "allowlist": ("allowlist.py",)}
+HANDLER_FILES = {"fanout": ("cloudmap.py", "fanout.py", "settings.py"), "allowlist": ("allowlist.py",)}
 RUNTIME = "python3.12"
 DATE_TIME = (1980, 1, 1, 0, 0, 0)
 MODE = 0o644

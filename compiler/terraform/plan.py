@@ -409,8 +409,11 @@ def _log_group(name: str, function_name: str, model: Model, tags: dict) -> Block
 
 
 def _http_name(model: Model, namespace: list[Block]) -> Value:
-    """The namespace name DiscoverInstances takes: an HTTP namespace's computed http_name (Cloud Map adds a hash
-    to it when a name is reused), a DNS namespace's name."""
+    """CLOUD_MAP_NAMESPACE, the name the function's messages use until GetNamespace answers: an HTTP namespace's
+    computed http_name, a DNS namespace's name (the provider exposes no http_name for DNS namespaces). What the
+    function calls DiscoverInstances with is the HttpName it reads for CLOUD_MAP_NAMESPACE_ID: Cloud Map adds a
+    generated hash to HttpName when a Name is reused (DiscoverInstances API reference, NamespaceName), which two
+    environments in one account and region do."""
     if model.namespace.type == "http":
         return namespace[0].ref("http_name")
     return model.namespace.name
@@ -423,9 +426,11 @@ def _vpc_cidr() -> Ref:
 def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict) -> list[Block]:
     """Per fan-out route: its function and what the function needs (role, log group, security group, permission).
 
-    The role may only DiscoverInstances on the route's service: the Service Authorization Reference
-    (docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudmap.html) lists DiscoverInstances with
-    two required resource types, `namespace` and `service`, so the policy names both ARNs and nothing else.
+    The role may only DiscoverInstances on the route's service and GetNamespace on its namespace: the Service
+    Authorization Reference (docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudmap.html) lists
+    DiscoverInstances with two required resource types, `namespace` and `service`, and GetNamespace with one,
+    `namespace`, so the policy names those ARNs and nothing else. (The policy keeps its name, discover-instances,
+    so that stacks applied before GetNamespace was added update it in place.)
     """
     blocks = []
     for route in model.fan_out_routes:
@@ -436,8 +441,9 @@ def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict)
         discover = _resource("aws_iam_role_policy", name, {
             "name": "discover-instances", "role": role.ref("id"),
             "policy": Concat(('{"Statement":[{"Action":"servicediscovery:DiscoverInstances","Effect":"Allow",'
-                              '"Resource":["', namespace[0].ref("arn"), '","', service_arn(service), '"]}],'
-                              '"Version":"2012-10-17"}'))})
+                              '"Resource":["', namespace[0].ref("arn"), '","', service_arn(service), '"]},'
+                              '{"Action":"servicediscovery:GetNamespace","Effect":"Allow","Resource":"',
+                              namespace[0].ref("arn"), '"}],"Version":"2012-10-17"}'))})
         vpc_access = _resource("aws_iam_role_policy_attachment", name, {
             "role": role.ref("name"),
             "policy_arn": Concat(("arn:", _data("aws_partition").ref("partition"), VPC_ACCESS_POLICY))})
@@ -449,6 +455,7 @@ def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict)
         environment: dict[str, Value] = dict(functions.fanout_environment(model, route, model.namespace.name,
                                                                         service.name))
         environment["CLOUD_MAP_NAMESPACE"] = _http_name(model, namespace)
+        environment["CLOUD_MAP_NAMESPACE_ID"] = namespace[0].ref("id")  # its HttpName is read with GetNamespace
         function = _function(name, "fanout", function_name,
                              f"Fans {route.key.text} out to every matching instance of {service.name}", role,
                              log_group, math.ceil(route.timeout_ms / 1000), FAN_OUT_MEMORY_MB, environment, tags,
