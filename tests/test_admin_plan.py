@@ -68,8 +68,10 @@ def test_adding_a_fan_out_route_adds_its_own_resources_and_changes_nothing_else(
         "aws_lambda_permission.fanout_reload", "aws_security_group.fanout_reload",
         "aws_vpc_security_group_egress_rule.fanout_reload__cloud_map",
         "aws_vpc_security_group_egress_rule.fanout_reload__instances",
-        # the bundled file asks for the endpoint; it exists once, whatever the number of fan-out routes
-        "aws_security_group.cloud_map", "aws_vpc_endpoint.cloud_map", "aws_vpc_security_group_ingress_rule.cloud_map"])
+        # the bundled file asks for the endpoints (data API, and the control API for its DNS namespace's
+        # GetNamespace); they exist once, whatever the number of fan-out routes
+        "aws_security_group.cloud_map", "aws_vpc_endpoint.cloud_map", "aws_vpc_endpoint.cloud_map_api",
+        "aws_vpc_security_group_ingress_rule.cloud_map"])
 
 
 def test_the_route_invokes_its_function_through_a_lambda_proxy_integration():
@@ -172,6 +174,21 @@ def test_create_endpoint_makes_the_data_api_endpoint_with_private_dns():
         "com.amazonaws.${data.aws_region.current.name}.data-servicediscovery"
     for access in ("existing_endpoint", "nat", None):
         assert "aws_vpc_endpoint.cloud_map" not in resources(synth_json(fan_out_doc(access)))
+
+
+def test_a_dns_namespace_gets_the_control_api_endpoint_too_and_an_http_one_does_not():
+    """GetNamespace (a DNS namespace's HttpName) is served by servicediscovery.<region>, not by the data API."""
+    control = args(synth_json(BUNDLED), "aws_vpc_endpoint.cloud_map_api")
+    data = args(synth_json(BUNDLED), "aws_vpc_endpoint.cloud_map")
+    assert control["service_name"] == "com.amazonaws.eu-west-1.servicediscovery"
+    assert {k: v for k, v in control.items() if k != "service_name"} == \
+        {k: v for k, v in data.items() if k != "service_name"}
+    http = synth_json(fan_out_doc("create_endpoint"))
+    assert "aws_vpc_endpoint.cloud_map" in resources(http) and "aws_vpc_endpoint.cloud_map_api" not in resources(http)
+    variables = args(http, "aws_lambda_function.fanout_reload")["environment"]["variables"]
+    assert variables["CLOUD_MAP_NAMESPACE_ID"] == ""  # its http_name is passed: the function needs no GetNamespace
+    statements = json.loads(args(http, "aws_iam_role_policy.fanout_reload")["policy"])["Statement"]
+    assert [s["Action"] for s in statements] == ["servicediscovery:DiscoverInstances"]
 
 
 def test_an_http_namespace_is_discovered_by_its_http_name_and_a_private_dns_one_by_its_vpc():

@@ -91,6 +91,7 @@ def integration(route_id: str) -> str:
 # Fan-out routes and allow-list authorizers bring a function with its role, log group and (fan-out) security
 # group: each set is named by a prefix and the route id / authorizer key, so no two sets share an address.
 CLOUD_MAP_ENDPOINT = "cloud_map"  # the interface VPC endpoint for Cloud Map's data API, and its security group
+CLOUD_MAP_CONTROL_ENDPOINT = "cloud_map_api"  # the one for its control API (GetNamespace), beside it
 LINK_VPC = "vpc_link"  # the data source reading the VPC link's VPC (its CIDR block)
 
 

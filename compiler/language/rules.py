@@ -597,8 +597,9 @@ def check_fan_out(ctx: Context) -> None:
     if "cloud_map_access" not in ctx.data.get("vpc_link", {}):
         path = fan_outs[0][0]
         ctx.report(path + ("fan_out",), "W406", "the fan-out function runs in the VPC link's subnets, where it "
-                   "reaches Cloud Map's DiscoverInstances API only through an interface VPC endpoint "
-                   "(com.amazonaws.<region>.data-servicediscovery, private DNS on) or a NAT gateway; "
+                   "reaches Cloud Map's DiscoverInstances API (and, for a DNS namespace, GetNamespace) only through "
+                   "interface VPC endpoints (com.amazonaws.<region>.data-servicediscovery, and "
+                   "com.amazonaws.<region>.servicediscovery for a DNS namespace; private DNS on) or a NAT gateway; "
                    "vpc_link.cloud_map_access declares neither", "set vpc_link.cloud_map_access: create_endpoint "
                    "(this stack creates the endpoint), existing_endpoint or nat", at_key=True)
     for path, route in fan_outs:

@@ -364,6 +364,7 @@ HTTPS = 443
 # endpoint", docs.aws.amazon.com/cloud-map/latest/dg/vpc-interface-endpoints.html) asks its security group to admit
 # 443 from the subnets, and notes endpoints work with the Amazon-provided DNS.
 CLOUD_MAP_DATA_SERVICE = ".data-servicediscovery"
+CLOUD_MAP_CONTROL_SERVICE = ".servicediscovery"  # GetNamespace, for a DNS namespace's HttpName (_reads_http_name)
 
 
 @lru_cache(maxsize=None)
@@ -408,13 +409,20 @@ def _log_group(name: str, function_name: str, model: Model, tags: dict) -> Block
         "kms_key_id": logs.kms_key_arn, "tags": tags or None}))
 
 
+def _reads_http_name(model: Model) -> bool:
+    """Whether the function must read the namespace's HttpName with GetNamespace: Cloud Map adds a generated hash to
+    HttpName when a Name is reused (DiscoverInstances API reference, NamespaceName), which two environments in one
+    account and region do. The provider reads an HTTP namespace's http_name back, so the stack passes it as written;
+    it exposes none for DNS namespaces, whose function asks GetNamespace once per container. GetNamespace is Cloud
+    Map's control API (servicediscovery.<region>), not the data API DiscoverInstances is served by, so a function
+    that needs it needs that endpoint too (cloud_map_endpoint_blocks)."""
+    return model.namespace.type != "http"
+
+
 def _http_name(model: Model, namespace: list[Block]) -> Value:
-    """CLOUD_MAP_NAMESPACE, the name the function's messages use until GetNamespace answers: an HTTP namespace's
-    computed http_name, a DNS namespace's name (the provider exposes no http_name for DNS namespaces). What the
-    function calls DiscoverInstances with is the HttpName it reads for CLOUD_MAP_NAMESPACE_ID: Cloud Map adds a
-    generated hash to HttpName when a Name is reused (DiscoverInstances API reference, NamespaceName), which two
-    environments in one account and region do."""
-    if model.namespace.type == "http":
+    """CLOUD_MAP_NAMESPACE: an HTTP namespace's computed http_name (what DiscoverInstances takes); a DNS namespace's
+    name, which the function's messages use until GetNamespace answers with the HttpName."""
+    if not _reads_http_name(model):
         return namespace[0].ref("http_name")
     return model.namespace.name
 
@@ -438,12 +446,13 @@ def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict)
         name = names.fan_out(route.id)
         function_name = names.function_name(model.api.name, "fanout", route.id, model.environment)
         role = _role(name, function_name, tags)
+        get_namespace = (',{"Action":"servicediscovery:GetNamespace","Effect":"Allow","Resource":"',
+                         namespace[0].ref("arn"), '"}') if _reads_http_name(model) else ()
         discover = _resource("aws_iam_role_policy", name, {
             "name": "discover-instances", "role": role.ref("id"),
             "policy": Concat(('{"Statement":[{"Action":"servicediscovery:DiscoverInstances","Effect":"Allow",'
-                              '"Resource":["', namespace[0].ref("arn"), '","', service_arn(service), '"]},'
-                              '{"Action":"servicediscovery:GetNamespace","Effect":"Allow","Resource":"',
-                              namespace[0].ref("arn"), '"}],"Version":"2012-10-17"}'))})
+                              '"Resource":["', namespace[0].ref("arn"), '","', service_arn(service), '"]}',
+                              *get_namespace, '],"Version":"2012-10-17"}'))})
         vpc_access = _resource("aws_iam_role_policy_attachment", name, {
             "role": role.ref("name"),
             "policy_arn": Concat(("arn:", _data("aws_partition").ref("partition"), VPC_ACCESS_POLICY))})
@@ -455,7 +464,8 @@ def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict)
         environment: dict[str, Value] = dict(functions.fanout_environment(model, route, model.namespace.name,
                                                                         service.name))
         environment["CLOUD_MAP_NAMESPACE"] = _http_name(model, namespace)
-        environment["CLOUD_MAP_NAMESPACE_ID"] = namespace[0].ref("id")  # its HttpName is read with GetNamespace
+        if _reads_http_name(model):
+            environment["CLOUD_MAP_NAMESPACE_ID"] = namespace[0].ref("id")
         function = _function(name, "fanout", function_name,
                              f"Fans {route.key.text} out to every matching instance of {service.name}", role,
                              log_group, math.ceil(route.timeout_ms / 1000), FAN_OUT_MEMORY_MB, environment, tags,
@@ -492,7 +502,8 @@ def _egress(model: Model, route: Route, group: Block, tags: dict) -> list[Block]
 
 
 def cloud_map_endpoint_blocks(model: Model, tags: dict) -> list[Block]:
-    """The interface VPC endpoint for Cloud Map's data API, when fan-out routes ask this stack to create it."""
+    """The interface VPC endpoints for Cloud Map's data API (DiscoverInstances) and, for a DNS namespace, its control
+    API (GetNamespace), when fan-out routes ask this stack to create them."""
     if not model.fan_out_routes or model.vpc_link.cloud_map_access != "create_endpoint":
         return []
     link = model.vpc_link
@@ -504,11 +515,14 @@ def cloud_map_endpoint_blocks(model: Model, tags: dict) -> list[Block]:
         "security_group_id": group.ref("id"), "ip_protocol": "tcp", "from_port": HTTPS, "to_port": HTTPS,
         "cidr_ipv4": _vpc_cidr(), "description": "HTTPS from the VPC (fan-out functions)", "tags": tags or None}))
     region: Value = model.region or _data("aws_region").ref("name")
-    endpoint = _resource("aws_vpc_endpoint", names.CLOUD_MAP_ENDPOINT, _clean({
-        "vpc_id": link.vpc_id, "service_name": Concat(("com.amazonaws.", region, CLOUD_MAP_DATA_SERVICE)),
+    endpoints = [_resource("aws_vpc_endpoint", name, _clean({
+        "vpc_id": link.vpc_id, "service_name": Concat(("com.amazonaws.", region, service)),
         "vpc_endpoint_type": "Interface", "subnet_ids": list(link.subnet_ids),
         "security_group_ids": [group.ref("id")], "private_dns_enabled": True, "tags": tags or None}))
-    return [group, ingress, endpoint]
+        for name, service in [(names.CLOUD_MAP_ENDPOINT, CLOUD_MAP_DATA_SERVICE),
+                              (names.CLOUD_MAP_CONTROL_ENDPOINT, CLOUD_MAP_CONTROL_SERVICE)]
+        if service == CLOUD_MAP_DATA_SERVICE or _reads_http_name(model)]
+    return [group, ingress, *endpoints]
 
 
 def fan_out_outputs(model: Model) -> tuple[Output, ...]:
