@@ -54,11 +54,11 @@ STEPS = {
     "corpus": ((), "healthy"),
     "options": (("concurrency", "include-unhealthy", "forward-headers", "max-body-bytes", "per-instance-timeout",
                  "filter-value", "tls-server-name", "stage-in-path", "throttling", "route-key", "timeout", "scopes",
-                 "jwt-audiences", "allowlist-cidrs", "authorizer-cache"), "unhealthy-and-portless"),
+                 "jwt-audiences", "allowlist-cidrs", "authorizer-cache", "route-overrides", "authorizer-overrides"),
+                "unhealthy-and-portless"),
     "reach-and-authorizers": (("service", "fan-out-on", "authorizer-swap", "filter-unsettable", "jwt-issuer",
                                "identity-source", "simple-responses", "authorizer-function"), "two-leaders"),
-    "authorization-and-ids": (("authorization-added", "authorizer-type", "public", "route-id", "route-overrides",
-                               "authorizer-overrides"), "healthy"),
+    "authorization-and-ids": (("authorization-added", "authorizer-type", "public", "route-id"), "healthy"),
 }
 TASKS = {"task-1": {"leader": "true"}, "task-2": {"leader": "false"}}  # what ECS and the nodes register in `tasks`
 ECS = {"ECS_CLUSTER_NAME": "agree", "ECS_SERVICE_NAME": "tasks", "AVAILABILITY_ZONE": "eu-west-1a"}

@@ -95,8 +95,10 @@ class TestBundledExample:
 
     def test_an_unhealthy_instance_drops_out(self, stack):
         local, _ = stack
-        local.client("servicediscovery").update_instance_custom_health_status(
-            ServiceId=local.terraform.outputs()["service_raft_id"], InstanceId="task-1", Status="UNHEALTHY")
+        sd, service_id = local.client("servicediscovery"), local.terraform.outputs()["service_raft_id"]
+        for instance_id, attributes in ECS_TASKS.items():  # RegisterInstance is an upsert: this test needs no other
+            sd.register_instance(ServiceId=service_id, InstanceId=instance_id, Attributes=attributes)
+        sd.update_instance_custom_health_status(ServiceId=service_id, InstanceId="task-1", Status="UNHEALTHY")
         assert reach(local)["GET /follower"] == {"task-2"}
         assert reach(local, health="ALL")["GET /follower"] == {"task-1", "task-2"}
 
