@@ -2,6 +2,9 @@
 
 Exit codes (every subcommand): 0 done (warnings allowed), 1 the input is invalid or the check failed, 2 a usage
 error (an argument refused before anything ran), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+
+The program's name in messages is the name it was run by: `main.py` from a checkout (`python main.py`, what
+`cdktf synth` runs and what the tests pin), `cloudmap-routes` for the installed console script (set_prog).
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ import os
 import re
 import sys
 
-PROG = "main.py"
+PROG = "main.py"  # the checkout's entry point; the console script runs as CONSOLE_PROG
+CONSOLE_PROG = "cloudmap-routes"
 DEFAULT_FILE = "routes.yaml"
 DEFAULT_OUT = "cdktf.out"
 DEFAULT_STACK = "routes"
@@ -18,15 +22,24 @@ LOCAL_AWS_ENV = "CLOUDMAP_ROUTES_LOCAL_AWS"
 CDKTF_CONTEXT_ENV = "CDKTF_CONTEXT_JSON"  # set by the cdktf CLI for the app it runs (cdktf.json's `app`)
 
 OK, INVALID, USAGE, INTERRUPTED, TERMINATED = 0, 1, 2, 130, 143
+_program = [PROG]  # the name messages start with; one element, set once per run by the entry point
+
+
+def set_prog(name: str) -> None:
+    _program[0] = name
+
+
+def prog() -> str:
+    return _program[0]
 
 
 def error(text: str) -> None:
     """`main.py: error: ...` on stderr: the one form of a message that stops a command."""
-    print(f"{PROG}: error: {text}", file=sys.stderr)
+    print(f"{prog()}: error: {text}", file=sys.stderr)
 
 
 def warning(text: str) -> None:
-    print(f"{PROG}: warning: {text}", file=sys.stderr)
+    print(f"{prog()}: warning: {text}", file=sys.stderr)
 
 
 def info(text: str) -> None:

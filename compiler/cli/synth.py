@@ -23,6 +23,7 @@ from .common import (
     local_aws,
     local_endpoint_problem,
 )
+from .version import DEFAULT_ENGINE
 
 
 def add_synth(commands) -> None:
@@ -42,9 +43,10 @@ def add_synth(commands) -> None:
     synth.add_argument("--local-aws", metavar="URL", default=None,
                        help="opt-in: point every AWS endpoint at a local emulator on loopback (e.g. moto's server) "
                             "with test credentials; also $CLOUDMAP_ROUTES_LOCAL_AWS")
-    synth.add_argument("--engine", choices=("cdktf", "direct"), default="cdktf",
-                       help="cdktf (default): CDKTF writes the files; direct: the same bytes from plain Python, "
-                            "without Node or jsii (much faster)")
+    synth.add_argument("--engine", choices=("direct", "cdktf"), default=DEFAULT_ENGINE,
+                       help="direct (default): plain Python writes the files, without Node or jsii; cdktf: the "
+                            "CDKTF constructs write the same bytes (needs the cdktf extra). `cdktf synth` and "
+                            "`cdktf deploy` run cdktf.json's app, which asks for --engine cdktf explicitly")
     synth.add_argument("--imports", metavar="FILE", default=None,
                        help="Terraform import blocks to put in the stack (the *.imports.tf.json `import` writes): "
                             "the first plan adopts those resources instead of creating them")
@@ -102,11 +104,24 @@ def state_problem(state: str) -> str:
     return ""
 
 
+def missing_cdktf() -> str:
+    """Why --engine cdktf cannot run here, or "": the CDKTF packages are an extra (the provider bindings alone are
+    hundreds of MB, and the direct engine writes the same bytes without them)."""
+    import importlib.util
+
+    absent = [name for name in ("cdktf", "constructs", "cdktf_cdktf_provider_aws") if importlib.util.find_spec(name) is None]
+    if not absent:
+        return ""
+    return (f"--engine cdktf needs the CDKTF packages ({', '.join(absent)} missing): pip install "
+            f"'cloudmap-routes[cdktf]', or use the default direct engine (the same bytes)")
+
+
 def run_synth(file: str, out: str, stack: str | None = None, local_endpoint: str | None = None,
               state: str | None = None, engine: str = "cdktf", environments: Sequence[str] | None = None,
               imports_file: str | None = None) -> int:
     """Synthesize the file's stack (named `stack`), or one stack per environment (those named, or all)."""
-    problem = (local_endpoint and local_endpoint_problem(local_endpoint)) or (state and state_problem(state))
+    problem = ((local_endpoint and local_endpoint_problem(local_endpoint)) or (state and state_problem(state))
+               or (engine == "cdktf" and missing_cdktf()))
     if problem:
         error(problem)
         return USAGE
