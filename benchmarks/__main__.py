@@ -144,7 +144,7 @@ def main() -> int:
             check, _ = median([python, "main.py", "check", str(path)], args.runs)
             direct, _ = median([python, "main.py", "synth", str(path), "--engine", "direct", "--out",
                                 str(work / "out")], args.runs)
-            cdktf, _ = median([python, "main.py", "synth", str(path), "--out", str(work / "out")],
+            cdktf, _ = median([python, "main.py", "synth", str(path), "--engine", "cdktf", "--out", str(work / "out")],
                               max(3, args.runs // 2))
             refused = check.returncode == 1
             name = f"{label} routes" if label != "bundled" else "bundled (3 routes)"

@@ -215,7 +215,7 @@ def test_synth_writes_every_environment_and_one_leaves_the_others_in_place(tmp_p
     dev = (out / "stacks" / "dev" / "cdk.tf.json").read_bytes()
     inode = provider.stat().st_ino
 
-    result = run_main("synth", str(EXAMPLE), "--out", str(out), "--env", "prod")  # CDKTF, one stack
+    result = run_main("synth", str(EXAMPLE), "--out", str(out), "--env", "prod", "--engine", "cdktf")  # one stack
     assert result.returncode == 0, result.stderr
     assert result.stderr == f"wrote {out}/stacks/prod/cdk.tf.json\n"
     assert sorted(p.name for p in (out / "stacks").iterdir()) == ["dev", "prod", "staging"]
