@@ -65,3 +65,17 @@ def eventually(condition, seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def process_group(pgid: int) -> list[str]:
+    """Live processes of process group `pgid`, as 'pid name' (from /proc; zombies are not live)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            text = pathlib.Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(f"{pid} {name}")
+    return found

@@ -283,9 +283,9 @@ def test_cdktf_writes_one_app_of_several_stacks_as_the_direct_engine_does(tmp_pa
 
 @pytest.mark.localaws
 def test_two_environments_in_one_account_apply_side_by_side(tmp_path):
+    from compiler.localaws.account import localise
     from compiler.terraform.synth import synthesize_stacks
 
-    from .deploy_local import localise
     from .localaws import MotoServer
     from .terraform import Terraform, available, terraform_env
     if not available():

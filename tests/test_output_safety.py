@@ -19,6 +19,7 @@ import pytest
 from compiler.terraform import synth
 
 from .conftest import ROOT
+from .helpers import process_group as group
 
 STACK = os.path.join("stacks", "routes")
 # A synth with a fake generator: argv = OUT CONTENT; FAKE_NO_EXCHANGE=1 forces the three-rename fallback.
@@ -99,20 +100,6 @@ def paused(args: list[str], step: str, **extra: str) -> subprocess.Popen:
             return process
     process.wait()
     pytest.fail(f"never paused at {step}: exit {process.returncode}\n{''.join(seen)}")
-
-
-def group(pgid: int) -> list[str]:
-    """Live processes of process group `pgid`, as 'pid name' (from /proc)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            text = pathlib.Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(f"{pid} {name}")
-    return found
 
 
 def kill_group(process: subprocess.Popen) -> None:

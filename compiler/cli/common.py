@@ -70,3 +70,22 @@ def local_endpoint_problem(url: str, source: str = "--local-aws") -> str:
     if not match or int(match.group(1)) > 65535:
         return f"{source} {url!r}: {allowed}"
     return ""
+
+
+EXIT_MEANINGS = {INTERRUPTED: "interrupted (Ctrl-C)", TERMINATED: "terminated (SIGTERM)"}
+
+
+def exit_codes_epilog(*codes: tuple[int, str]) -> str:
+    """The `exit codes:` block of a subcommand's --help: its own codes, then the two every command shares."""
+    listed = [*codes, *((code, meaning) for code, meaning in EXIT_MEANINGS.items() if code not in dict(codes))]
+    return "exit codes:\n" + "\n".join(f"  {code:<4}{meaning}" for code, meaning in listed)
+
+
+def add_command(commands, name: str, summary: str, description: str, codes: tuple[tuple[int, str], ...]):
+    """A subcommand's parser: `summary` in the command list, `description` (wrapped here) and the exit codes
+    (verbatim) in its --help."""
+    import argparse
+    import textwrap
+
+    return commands.add_parser(name, help=summary, description=textwrap.fill(description, 100),
+                               epilog=exit_codes_epilog(*codes), formatter_class=argparse.RawDescriptionHelpFormatter)
