@@ -7,26 +7,40 @@ from typing import Sequence
 
 from ..core.diagnostics import has_errors, render_json, render_text
 from ..language import compile_stacks
-from .common import DEFAULT_FILE, INVALID, OK
+from .common import DEFAULT_FILE, INVALID, OK, USAGE, add_command
 
 
 def add_check(commands) -> None:
-    check = commands.add_parser("check", help="validate routes.yaml without synthesizing (fast, no jsii)")
-    check.add_argument("file", nargs="?", default=DEFAULT_FILE)
+    check = add_command(
+        commands, "check", "validate routes.yaml without synthesizing (fast, no jsii)",
+        "Validate FILE (every environment, or those named) as synth would, without writing anything: each problem "
+        "with its file, line, column, stable code and how to fix it. Warnings do not fail the check unless "
+        "--strict.",
+        ((OK, "valid (warnings allowed, unless --strict)"), (INVALID, "errors (or, with --strict, warnings)"),
+         (USAGE, "a bad argument")))
+    check.add_argument("file", nargs="?", default=DEFAULT_FILE, metavar="FILE",
+                       help="the routes.yaml to validate (default routes.yaml)")
     check.add_argument("--env", action="append", metavar="NAME", default=None,
                        help="check only this environment (repeatable; default: every environment)")
     check.add_argument("--format", choices=("text", "json"), default="text",
-                       help="json prints the diagnostics on stdout for editors and CI annotations")
-    check.set_defaults(run=lambda args: run_check(args.file, args.format, args.env))
+                       help="text (default): diagnostics on stderr; json: the diagnostics as a JSON list on "
+                            "stdout, for editors and CI annotations")
+    check.add_argument("--strict", action="store_true",
+                       help="warnings fail the check too (exit 1), for CI")
+    check.set_defaults(run=lambda args: run_check(args.file, args.format, args.env, args.strict))
 
 
-def run_check(file: str, fmt: str, environments: Sequence[str] | None = None) -> int:
+def run_check(file: str, fmt: str, environments: Sequence[str] | None = None, strict: bool = False) -> int:
     stacks, diagnostics = compile_stacks(file, environments)
     if fmt == "json":
         print(render_json(diagnostics))
     elif diagnostics:
         print(render_text(diagnostics), file=sys.stderr)
     if has_errors(diagnostics):
+        return INVALID
+    if strict and diagnostics:
+        if fmt == "text":
+            print(f"{file}: {len(diagnostics)} warning(s), and --strict fails on warnings", file=sys.stderr)
         return INVALID
     if fmt == "text":
         model = stacks[0][1]

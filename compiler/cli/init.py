@@ -16,12 +16,12 @@ is as it was.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import re
 import secrets
 import signal
+import stat
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Iterator
@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 from .common import CONSOLE_PROG, INVALID, OK, TERMINATED, USAGE, add_command, error, info
 
 WORKFLOW = ".github/workflows/routes-review.yml"
-ACTION = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+")
+# OWNER/REPO[/PATH]@REF, as a workflow's `uses:` takes it; nothing a shell or an expression (`${{`) could read.
+ACTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_./-]+)?@[A-Za-z0-9][A-Za-z0-9_./-]*")
 
 
 def add_init(commands) -> None:
@@ -207,11 +208,20 @@ def _open_root(root: str, written: _Written) -> int:
         pass
     except OSError as exc:
         raise InitError(f"cannot create {root}: {exc.strerror}") from None
+    return _open_dir(root, None, root)
+
+
+def _open_dir(name: str, dir_fd: int | None, shown: str) -> int:
+    """Open a directory, never through a symbolic link (O_NOFOLLOW: ELOOP, or ENOTDIR with O_DIRECTORY)."""
     try:
-        return os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError as exc:
-        why = "it is a symbolic link, which init does not follow" if exc.errno == errno.ELOOP else exc.strerror
-        raise InitError(f"cannot use {root} as the project folder: {why}") from None
+        try:
+            link = stat.S_ISLNK(os.lstat(name, dir_fd=dir_fd).st_mode)
+        except OSError:
+            link = False
+        why = "it is a symbolic link, which init does not follow" if link else exc.strerror
+        raise InitError(f"cannot use {shown}: {why}") from None
 
 
 def _open_dirs(root: str, relative: str, fds: dict[str, int], written: _Written) -> None:
@@ -225,12 +235,7 @@ def _open_dirs(root: str, relative: str, fds: dict[str, int], written: _Written)
                 written.directories.append((fds[parent], part))
             except FileExistsError:
                 pass
-            try:
-                fds[path] = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                                    dir_fd=fds[parent])
-            except OSError as exc:
-                why = "a symbolic link, which init does not follow" if exc.errno == errno.ELOOP else exc.strerror
-                raise InitError(f"cannot use {os.path.join(root, path)}: {why}") from None
+            fds[path] = _open_dir(part, fds[parent], os.path.join(root, path))
         parent = path
 
 
