@@ -18,6 +18,7 @@ from .common import (
     OK,
     TERMINATED,
     USAGE,
+    add_command,
     error,
     info,
     local_aws,
@@ -27,8 +28,18 @@ from .version import DEFAULT_ENGINE
 
 
 def add_synth(commands) -> None:
-    synth = commands.add_parser("synth", help="write cdktf.out/stacks/<stack>/cdk.tf.json")
-    synth.add_argument("file", nargs="?", default=DEFAULT_FILE)
+    synth = add_command(
+        commands, "synth", "write cdktf.out/stacks/<stack>/cdk.tf.json",
+        "Compile FILE into Terraform JSON, one stack per environment (cdktf.out/stacks/<stack>/cdk.tf.json), "
+        "swapping the output directory in whole: the previous output stays until the new one is complete, and a "
+        "directory synth did not create is never replaced. The direct engine writes it (the default); --engine "
+        "cdktf runs the CDKTF constructs instead, byte for byte the same, which is what cdktf.json's app asks for "
+        "(`cdktf synth` and `cdktf deploy` run it).",
+        ((OK, "written"), (INVALID, "FILE is invalid, or the output could not be written; the previous output is "
+                                    "left as it was"),
+         (USAGE, "a bad argument, or --out is not synth's to replace; nothing touched")))
+    synth.add_argument("file", nargs="?", default=DEFAULT_FILE, metavar="FILE",
+                       help="the routes.yaml to compile (default routes.yaml)")
     synth.add_argument("--out", default=None, help=f"output directory (default $CDKTF_OUTDIR or {DEFAULT_OUT})")
     synth.add_argument("--stack", default=None, type=stack_name,
                        help=f"stack name: 1-64 letters, digits, - or _, starting with a letter "
@@ -125,14 +136,9 @@ def run_synth(file: str, out: str, stack: str | None = None, local_endpoint: str
     if problem:
         error(problem)
         return USAGE
-    imports: list[tuple[str, str]] = []
-    if imports_file:
-        from ..adopt import ImportsFileError, read_imports
-        try:
-            imports = read_imports(imports_file)
-        except ImportsFileError as exc:
-            error(f"{exc}; {out} left as it was")
-            return INVALID
+    imports = _imports(imports_file, out)
+    if imports is None:
+        return INVALID
     stacks, diagnostics = compile_stacks(file, environments)
     if diagnostics:
         if has_errors(diagnostics):
@@ -142,23 +148,43 @@ def run_synth(file: str, out: str, stack: str | None = None, local_endpoint: str
     if stacks is None:
         print(f"{file}: not synthesized; {out} left as it was", file=sys.stderr)
         return INVALID
-    names = [name for name, _ in stacks if name]
-    problem = ""
-    if stack and names:
-        problem = (f"--stack {stack}: {file} declares environments ({', '.join(names)}); each is its own stack, "
-                   "named after it: choose them with --env")
-    elif state and len(names) > 1:
-        problem = (f"--state names one state file, and {file} has {len(names)} environments ({', '.join(names)}): "
-                   "give each its own `state:` in the file, or synthesize one with --env")
+    problem = _stacks_problem(file, stack, state, [name for name, _ in stacks if name])
     if problem:
         error(problem)
         return USAGE
+    return _write([(name or stack or DEFAULT_STACK, model) for name, model in stacks], out, local_endpoint, state,
+                  engine, imports, imports_file)
+
+
+def _imports(imports_file: str | None, out: str) -> list[tuple[str, str]] | None:
+    """The import blocks of --imports ([] without it), or None once the error is reported."""
+    if not imports_file:
+        return []
+    from ..adopt import ImportsFileError, read_imports
+    try:
+        return read_imports(imports_file)
+    except ImportsFileError as exc:
+        error(f"{exc}; {out} left as it was")
+        return None
+
+
+def _stacks_problem(file: str, stack: str | None, state: str | None, names: list[str]) -> str:
+    if stack and names:
+        return (f"--stack {stack}: {file} declares environments ({', '.join(names)}); each is its own stack, "
+                "named after it: choose them with --env")
+    if state and len(names) > 1:
+        return (f"--state names one state file, and {file} has {len(names)} environments ({', '.join(names)}): "
+                "give each its own `state:` in the file, or synthesize one with --env")
+    return ""
+
+
+def _write(stacks, out: str, local_endpoint: str | None, state: str | None, engine: str,
+           imports: list[tuple[str, str]], imports_file: str | None) -> int:
     from ..terraform.bindings import BindingsError
     from ..terraform.plan import ImportsError
     from ..terraform.synth import OutputError, Terminated, synthesize_stacks  # jsii loads only for the cdktf engine
     try:
-        paths = synthesize_stacks([(name or stack or DEFAULT_STACK, model) for name, model in stacks], out,
-                                  local_endpoint, state, engine, imports)
+        paths = synthesize_stacks(stacks, out, local_endpoint, state, engine, imports)
     except ImportsError as exc:
         problems = "".join(f"\n  {line}" for line in str(exc).splitlines())
         error(f"{imports_file}: the import blocks do not fit the stack:{problems}\n"
