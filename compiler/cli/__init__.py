@@ -18,7 +18,7 @@ import sys
 from typing import Sequence
 
 from . import adopt, check, init, live, local, review, synth
-from .common import CONSOLE_PROG, INTERRUPTED, PROG, USAGE, prog, set_prog
+from .common import CONSOLE_PROG, INTERRUPTED, PROG, USAGE, configure, prog, set_prog
 from .version import VersionAction
 
 COMMANDS = (init.add_init, check.add_check, synth.add_synth, local.add_local, adopt.add_import, review.add_diff,
@@ -43,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     top = parser()
     args = top.parse_args(argv)
+    configure(args)
     run = getattr(args, "run", None)
     if run is None:
         if prog() != PROG:  # the console script: a bare `cloudmap-routes` asks what it can do

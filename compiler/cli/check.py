@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Sequence
 
-from ..core.diagnostics import has_errors, render_json, render_text
+from ..core.diagnostics import has_errors, render_json
 from ..language import compile_stacks
-from .common import DEFAULT_FILE, INVALID, OK, USAGE, add_command
+from .common import DEFAULT_FILE, INVALID, OK, USAGE, add_command, info, report, strict_failure
 
 
 def add_check(commands) -> None:
@@ -17,7 +16,7 @@ def add_check(commands) -> None:
         "with its file, line, column, stable code and how to fix it. Warnings do not fail the check unless "
         "--strict.",
         ((OK, "valid (warnings allowed, unless --strict)"), (INVALID, "errors (or, with --strict, warnings)"),
-         (USAGE, "a bad argument")))
+         (USAGE, "a bad argument")), strict="for CI")
     check.add_argument("file", nargs="?", default=DEFAULT_FILE, metavar="FILE",
                        help="the routes.yaml to validate (default routes.yaml)")
     check.add_argument("--env", action="append", metavar="NAME", default=None,
@@ -25,8 +24,6 @@ def add_check(commands) -> None:
     check.add_argument("--format", choices=("text", "json"), default="text",
                        help="text (default): diagnostics on stderr; json: the diagnostics as a JSON list on "
                             "stdout, for editors and CI annotations")
-    check.add_argument("--strict", action="store_true",
-                       help="warnings fail the check too (exit 1), for CI")
     check.set_defaults(run=lambda args: run_check(args.file, args.format, args.env, args.strict))
 
 
@@ -35,16 +32,16 @@ def run_check(file: str, fmt: str, environments: Sequence[str] | None = None, st
     if fmt == "json":
         print(render_json(diagnostics))
     elif diagnostics:
-        print(render_text(diagnostics), file=sys.stderr)
+        report(diagnostics)
     if has_errors(diagnostics):
         return INVALID
     if strict and diagnostics:
         if fmt == "text":
-            print(f"{file}: {len(diagnostics)} warning(s), and --strict fails on warnings", file=sys.stderr)
+            strict_failure(file, len(diagnostics), "not ok")
         return INVALID
     if fmt == "text":
         model = stacks[0][1]
         named = [name for name, _ in stacks if name]
         where = f"; environment(s) {', '.join(named)}" if named else ""
-        print(f"{file}: ok ({len(model.routes)} route(s), {len(model.services)} service(s){where})", file=sys.stderr)
+        info(f"{file}: ok ({len(model.routes)} route(s), {len(model.services)} service(s){where})")
     return OK

@@ -13,6 +13,8 @@ import os
 import re
 import sys
 
+from ..core import colour
+
 PROG = "main.py"  # the checkout's entry point; the console script runs as CONSOLE_PROG
 CONSOLE_PROG = "cloudmap-routes"
 DEFAULT_FILE = "routes.yaml"
@@ -33,19 +35,50 @@ def prog() -> str:
     return _program[0]
 
 
+class Run:
+    """What every subcommand's shared options say for this run (main sets it from the arguments): --quiet drops
+    informational lines (what was written, `ok`, progress); errors, warnings and the command's data remain."""
+
+    quiet = False
+
+
+def configure(args) -> None:
+    Run.quiet = bool(getattr(args, "quiet", False))
+
+
 def error(text: str) -> None:
     """`main.py: error: ...` on stderr: the one form of a message that stops a command."""
-    print(f"{prog()}: error: {text}", file=sys.stderr)
+    print(f"{prog()}: {colour.paint('error', colour.RED, sys.stderr)}: {text}", file=sys.stderr)
 
 
 def warning(text: str) -> None:
-    print(f"{prog()}: warning: {text}", file=sys.stderr)
+    print(f"{prog()}: {colour.paint('warning', colour.YELLOW, sys.stderr)}: {text}", file=sys.stderr)
+
+
+def _info_stream():
+    """stderr, like every diagnostic, except when the cdktf CLI runs us (it sets CDKTF_CONTEXT_JSON): it shows
+    whatever arrives on stderr as [ERROR], so stdout then."""
+    return sys.stdout if CDKTF_CONTEXT_ENV in os.environ else sys.stderr
 
 
 def info(text: str) -> None:
-    """An informational line (what synth wrote, warnings). On stderr, like every diagnostic, except when the cdktf
-    CLI runs us (it sets CDKTF_CONTEXT_JSON): it shows whatever arrives on stderr as [ERROR], so stdout then."""
-    print(text, file=sys.stdout if CDKTF_CONTEXT_ENV in os.environ else sys.stderr, flush=True)
+    """An informational line (what synth wrote); --quiet drops it."""
+    if not Run.quiet:
+        print(text, file=_info_stream(), flush=True)
+
+
+def report(diagnostics, to_info: bool = False) -> None:
+    """Diagnostics as `file:line:col: severity CODE: ...` lines, severities coloured on a terminal. On stderr,
+    or where info lines go (`to_info`, for warnings of a command the cdktf CLI may run); never dropped by --quiet."""
+    from ..core.diagnostics import render_text
+
+    stream = _info_stream() if to_info else sys.stderr
+    print(colour.diagnostics(render_text(diagnostics), stream), file=stream, flush=True)
+
+
+def strict_failure(file: str, warnings: int, consequence: str) -> None:
+    """The one message of --strict refusing a run for its warnings."""
+    print(f"{file}: {warnings} warning(s), and --strict fails on warnings; {consequence}", file=sys.stderr)
 
 
 def local_aws(flag: str | None) -> tuple[str | None, str]:
@@ -81,11 +114,19 @@ def exit_codes_epilog(*codes: tuple[int, str]) -> str:
     return "exit codes:\n" + "\n".join(f"  {code:<4}{meaning}" for code, meaning in listed)
 
 
-def add_command(commands, name: str, summary: str, description: str, codes: tuple[tuple[int, str], ...]):
+def add_command(commands, name: str, summary: str, description: str, codes: tuple[tuple[int, str], ...],
+                strict: str = "", quiet: bool = True):
     """A subcommand's parser: `summary` in the command list, `description` (wrapped here) and the exit codes
-    (verbatim) in its --help."""
+    (verbatim) in its --help; `-q/--quiet` (unless quiet=False), and `--strict` when `strict` says what it does."""
     import argparse
     import textwrap
 
-    return commands.add_parser(name, help=summary, description=textwrap.fill(description, 100),
-                               epilog=exit_codes_epilog(*codes), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(name, help=summary, description=textwrap.fill(description, 100),
+                                 epilog=exit_codes_epilog(*codes), formatter_class=argparse.RawDescriptionHelpFormatter)
+    if quiet:
+        parser.add_argument("-q", "--quiet", action="store_true",
+                            help="print only errors, warnings and the command's own output (no progress, no "
+                                 "`wrote`/`ok` lines)")
+    if strict:
+        parser.add_argument("--strict", action="store_true", help=f"warnings fail the run (exit 1): {strict}")
+    return parser

@@ -9,8 +9,21 @@ import signal
 import sys
 from typing import Iterator
 
-from ..core.diagnostics import has_errors, render_text
-from .common import DEFAULT_FILE, INTERRUPTED, INVALID, OK, TERMINATED, USAGE, add_command, error, info
+from ..core.diagnostics import has_errors
+from .common import (
+    DEFAULT_FILE,
+    INTERRUPTED,
+    INVALID,
+    OK,
+    TERMINATED,
+    USAGE,
+    Run,
+    add_command,
+    error,
+    info,
+    report,
+    strict_failure,
+)
 
 WORK_HELP = "the local AWS's own folder: its copy of routes.yaml, output, state, logs, pid file (default .local-aws)"
 
@@ -23,7 +36,7 @@ def add_local(commands) -> None:
         "keys), deploys one stack with terraform init and apply, and prints the endpoint and the exports; `down` "
         "stops it; `status` says whether it runs. Everything stays in --dir; routes.yaml is never written.",
         ((OK, "done"), (INVALID, "the file is invalid, the deploy failed, or (status) nothing is running"),
-         (USAGE, "a bad argument, or something missing (terraform, moto)")))
+         (USAGE, "a bad argument, or something missing (terraform, moto)")), quiet=False)
     actions = local.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = add_command(
         actions, "up", "start the local AWS and deploy routes.yaml into it",
@@ -34,7 +47,8 @@ def add_local(commands) -> None:
          (INVALID, "FILE is invalid, or the deploy failed; nothing is left running"),
          (USAGE, "a bad argument, --dir is not ours or still running, or terraform or moto is missing"),
          (INTERRUPTED, "stopped by Ctrl-C"),
-         (TERMINATED, "stopped by SIGTERM or `local down` (how a foreground `up` ends)")))
+         (TERMINATED, "stopped by SIGTERM or `local down` (how a foreground `up` ends)")),
+        strict="FILE's warnings stop it before anything starts")
     up.add_argument("file", nargs="?", default=DEFAULT_FILE, metavar="FILE",
                     help="the routes.yaml to deploy (default routes.yaml); read only")
     up.add_argument("--env", metavar="NAME", default=None, help="the environment to deploy, for a file with "
@@ -44,7 +58,6 @@ def add_local(commands) -> None:
     up.add_argument("--detach", action="store_true",
                     help="return once deployed, leaving the local AWS running in the background (`local down` "
                          "stops it)")
-    up.add_argument("--quiet", action="store_true", help="no progress lines; only the summary and errors")
     up.set_defaults(run=up_command)
     down = add_command(actions, "down", "stop the local AWS `local up` started (and everything deployed into it)",
                        "Stop the local AWS that `local up` started from --dir, whether in the foreground or "
@@ -74,9 +87,12 @@ def up_command(args) -> int:
         return USAGE
     model, diagnostics = compile_file(args.file, args.env)
     if diagnostics:
-        print(render_text(diagnostics), file=sys.stderr)
+        report(diagnostics)
     if model is None or has_errors(diagnostics):
         print(f"{args.file}: not deployed", file=sys.stderr)
+        return INVALID
+    if args.strict and diagnostics:
+        strict_failure(args.file, len(diagnostics), "not deployed")
         return INVALID
     problem = missing_tools()
     if problem:
@@ -85,7 +101,7 @@ def up_command(args) -> int:
     text = pathlib.Path(args.file).read_text(encoding="utf-8")
     request = Request(args.file, text, args.env or "routes", args.env, region_of(text, args.env), work_dir(args),
                       detach=args.detach, port=args.port)
-    return run_up(request, args.quiet)
+    return run_up(request)
 
 
 def missing_tools() -> str:
@@ -98,14 +114,14 @@ def missing_tools() -> str:
     return ""
 
 
-def run_up(request, quiet: bool) -> int:
+def run_up(request) -> int:
     from ..core.progress import Progress
     from ..localaws.deploy import FolderError, LocalError, Stopped, up, wait_foreground
     from ..localaws.server import ServerError
 
     try:
         with _sigterm_stops(Stopped):
-            up(request, sys.stdout, Progress(sys.stderr, quiet=quiet), wait_foreground)
+            up(request, sys.stdout, Progress(sys.stderr, quiet=Run.quiet), wait_foreground)
     except (LocalError, ServerError) as exc:
         error(f"{exc}; nothing is left running")
         return USAGE if isinstance(exc, (FolderError, ServerError)) else INVALID

@@ -8,7 +8,7 @@ import re
 import sys
 from typing import Sequence
 
-from ..core.diagnostics import has_errors, render_text
+from ..core.diagnostics import has_errors
 from ..language import compile_stacks
 from .common import (
     DEFAULT_FILE,
@@ -23,6 +23,8 @@ from .common import (
     info,
     local_aws,
     local_endpoint_problem,
+    report,
+    strict_failure,
 )
 from .version import DEFAULT_ENGINE
 
@@ -37,7 +39,8 @@ def add_synth(commands) -> None:
         "(`cdktf synth` and `cdktf deploy` run it).",
         ((OK, "written"), (INVALID, "FILE is invalid, or the output could not be written; the previous output is "
                                     "left as it was"),
-         (USAGE, "a bad argument, or --out is not synth's to replace; nothing touched")))
+         (USAGE, "a bad argument, or --out is not synth's to replace; nothing touched")),
+        strict="FILE's warnings leave the output as it was")
     synth.add_argument("file", nargs="?", default=DEFAULT_FILE, metavar="FILE",
                        help="the routes.yaml to compile (default routes.yaml)")
     synth.add_argument("--out", default=None, help=f"output directory (default $CDKTF_OUTDIR or {DEFAULT_OUT})")
@@ -84,7 +87,7 @@ def synth_command(args) -> int:
         return USAGE
     return run_synth(file, out, getattr(args, "stack", None), local, getattr(args, "state", None),
                      getattr(args, "engine", "cdktf"), getattr(args, "env", None),
-                     imports_file=getattr(args, "imports", None))
+                     imports_file=getattr(args, "imports", None), strict=getattr(args, "strict", False))
 
 
 _RESERVED_BUCKET_AFFIXES = (("xn--", "sthree-", "amzn-s3-demo-"),  # prefixes, then suffixes, S3 reserves
@@ -129,7 +132,7 @@ def missing_cdktf() -> str:
 
 def run_synth(file: str, out: str, stack: str | None = None, local_endpoint: str | None = None,
               state: str | None = None, engine: str = "cdktf", environments: Sequence[str] | None = None,
-              imports_file: str | None = None) -> int:
+              imports_file: str | None = None, strict: bool = False) -> int:
     """Synthesize the file's stack (named `stack`), or one stack per environment (those named, or all)."""
     problem = ((local_endpoint and local_endpoint_problem(local_endpoint)) or (state and state_problem(state))
                or (engine == "cdktf" and missing_cdktf()))
@@ -141,12 +144,12 @@ def run_synth(file: str, out: str, stack: str | None = None, local_endpoint: str
         return INVALID
     stacks, diagnostics = compile_stacks(file, environments)
     if diagnostics:
-        if has_errors(diagnostics):
-            print(render_text(diagnostics), file=sys.stderr)
-        else:
-            info(render_text(diagnostics))
+        report(diagnostics, to_info=not has_errors(diagnostics))  # warnings: what the cdktf CLI shows as info
     if stacks is None:
         print(f"{file}: not synthesized; {out} left as it was", file=sys.stderr)
+        return INVALID
+    if strict and diagnostics:
+        strict_failure(file, len(diagnostics), f"not synthesized; {out} left as it was")
         return INVALID
     problem = _stacks_problem(file, stack, state, [name for name, _ in stacks if name])
     if problem:
