@@ -10,7 +10,8 @@ Packages by role; data flows one way, and each package imports only the packages
     terraform  model -> resource plan -> Terraform JSON (direct engine, CDKTF)          core, language, handlers.settings
     review     diff and summarize-plan, read through reach and the plan                 core, language, reach, terraform
     live       status and serve, read through reach; serve runs the handlers' code       core, language, reach, handlers
-    adopt      import: AWS -> routes.yaml + Terraform import blocks                      core, language, terraform, review
+    adopt      import: AWS -> routes.yaml + Terraform import blocks                      core, language, terraform,
+                                                                                         handlers.settings
     localaws   `local up`: moto's server on loopback, strict as AWS, and a deploy into it  core, language, terraform
     cli        the shell: arguments, printing, exit codes                                any, lazily
 

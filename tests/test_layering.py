@@ -20,7 +20,9 @@ PACKAGE = ROOT / "compiler"
 # Which packages each package may import (itself always). A module of the handlers package is shipped to Lambda
 # alone: handlers import nothing of the compiler. `handlers.settings` is the one handler module the compile
 # stages may read (the description of the functions' environment, not their runtime); `live` may run the
-# handlers' code (that is what `serve` is for). `cli` is the shell and may start any stage, lazily.
+# handlers' code (that is what `serve` is for). `adopt` reads the fan-out functions' environments back with the
+# same description the stack writes them with (`handlers.settings.Settings.from_environ`), and needs nothing of
+# review. `cli` is the shell and may start any stage, lazily.
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "handlers": set(),
@@ -29,7 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "terraform": {"core", "language", "handlers.settings"},
     "review": {"core", "language", "reach", "terraform"},
     "live": {"core", "language", "reach", "handlers"},
-    "adopt": {"core", "language", "terraform", "review"},
+    "adopt": {"core", "language", "terraform", "handlers.settings"},
     # The local AWS (`local up`): it synthesizes the file it deploys with the direct engine, so terraform too.
     "localaws": {"core", "language", "terraform"},
     "cli": {"core", "language", "reach", "terraform", "review", "live", "adopt", "handlers", "localaws"},
@@ -139,6 +141,8 @@ def test_the_code_keeps_the_contract():
     ("review.diff", "terraform.synth"),  # a reader loading an engine
     ("review.diff", "live.status"),
     ("adopt", "terraform.emit"),
+    ("adopt", "review.diff"),  # import needs nothing of review
+    ("adopt.owned", "handlers.fanout"),  # the fan-out's settings, never its runtime
     ("newpackage.thing", "core.names"),  # a package the contract does not know
 ])
 def test_the_contract_check_fails_for_a_forbidden_import(importer, imported):
