@@ -4,7 +4,7 @@ plain start and end lines elsewhere.
 On a TTY one line is rewritten in place (`\\r`, then clear to the end of the line) about twice a second: the step,
 what is counted so far (`7/19 resources`) and the seconds spent; when the step ends the line is replaced by its
 result. Anywhere else (a pipe, a CI log, a file) nothing is rewritten: one line when a step starts and one when
-it ends, so logs stay readable. `quiet` prints neither. Nothing here is coloured.
+it ends, so logs stay readable (or, `terminal_only`, nothing). `quiet` prints neither. Nothing here is coloured.
 """
 
 from __future__ import annotations
@@ -39,10 +39,12 @@ class Step:
 
 
 class Progress:
-    def __init__(self, stream: TextIO | None = None, quiet: bool = False, interval: float = 0.5) -> None:
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False, interval: float = 0.5,
+                 terminal_only: bool = False) -> None:
+        """`terminal_only`: off a terminal, print nothing at all (for steps of seconds, whose output is data)."""
         self.stream = stream if stream is not None else sys.stderr
-        self.quiet = quiet
         self.live = not quiet and _isatty(self.stream)
+        self.quiet = quiet or (terminal_only and not self.live)
         self.interval = interval
         self._lock = threading.Lock()
 
