@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
-import sysconfig
 import tomllib
 
 import pytest
 
 from .conftest import ROOT
+from .freshvenv import fresh_venv, sources, tool
 from .helpers import GIT_USER, PATH_ENV, git
 from .terraform import available, terraform_env
 
@@ -111,61 +109,10 @@ def test_synth_with_the_cdktf_engine_says_which_extra_is_missing(tmp_path, monke
 
 # --- a fresh venv ---------------------------------------------------------------------------------------------------
 
-def offline_sources() -> list[str] | None:
-    """pip arguments naming only the package sources on this machine pip is configured with (file:// indexes,
-    local find-links directories), or None when it has none."""
-    config = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
-    values = " ".join(re.findall(r"(?:index-url|find-links)='([^']*)'", config))
-    values += " " + " ".join(os.environ.get(k, "") for k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"))
-    indexes = sorted({v for v in values.split() if v.startswith("file://") and v.rstrip("/").endswith("simple")})
-    links = sorted({v for v in values.split() if not v.startswith(("http:", "https:")) and v not in indexes
-                    and os.path.isdir(v.removeprefix("file://"))})
-    if not indexes and not links:
-        return None
-    args = ["--index-url", indexes[0], *(a for i in indexes[1:] for a in ("--extra-index-url", i))] if indexes \
-        else ["--no-index"]
-    return args + [a for link in links for a in ("--find-links", link)]
-
-
-def sources(tmp_path: pathlib.Path) -> pathlib.Path:
-    """The checkout as a clone has it: every file git tracks or would (not ignored), as in the work tree."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-                            check=True).stdout.decode().split("\0")
-    copy = tmp_path / "cloudmap-routes"
-    for name in filter(None, listed):
-        if (ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
-    return copy
-
-
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory) -> pathlib.Path:
-    """A fresh venv where `pip install '.[local]'` installed the copied checkout; returns its bin directory."""
-    pip_sources = offline_sources()
-    if pip_sources is None:
-        pytest.skip("pip is configured with no package source on this machine (file:// index or find-links) to "
-                    "take the build backend from offline")
-    root = tmp_path_factory.mktemp("fresh")
-    source = sources(root)
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")], check=True)
-    site = pathlib.Path(sysconfig.get_path("purelib", vars={"base": str(root / "venv")}))
-    (site / "pinned.pth").write_text(sysconfig.get_path("purelib") + "\n")  # the pinned packages, not the checkout
-    result = subprocess.run([str(root / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                             "--disable-pip-version-check", *pip_sources, ".[local]"], cwd=source,
-                            env={**os.environ, "PIP_CONFIG_FILE": os.devnull}, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "cloudmap-routes" not in " ".join(os.listdir(sysconfig.get_path("purelib")))  # not in the pinned env
-    return root / "venv" / "bin"
-
-
-def tool(bin_dir: pathlib.Path, cwd: pathlib.Path, *args: str, env: dict | None = None,
-         timeout: float = 900) -> subprocess.CompletedProcess:
-    """`cloudmap-routes ARGS` as a user runs it: the console script on PATH, nothing of the checkout importable."""
-    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    return subprocess.run(["cloudmap-routes", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**base, "PATH": f"{bin_dir}:{PATH_ENV}", **(env or {})})
+    """A fresh venv where `pip install '.[local]'` installed a copy of the checkout; returns its bin directory."""
+    return fresh_venv(tmp_path_factory.mktemp("fresh"))
 
 
 def test_the_console_script_runs_every_subcommand_from_the_installed_package(venv, tmp_path):
@@ -233,3 +180,18 @@ def test_a_new_folder_outside_the_checkout_init_check_synth_local_up_status_diff
     diff = tool(venv, folder, "diff", "HEAD:routes.yaml")
     assert diff.returncode == 0, diff.stderr
     assert "filter: role=primary -> role=main" in diff.stdout
+
+
+def test_pip_install_from_a_git_url_packages_what_the_clone_holds(tmp_path):
+    """`pip install git+URL`: pip clones, builds and installs; the starter and templates come with it."""
+    clone = sources(tmp_path)
+    git(clone, "init", "-q")
+    git(clone, "add", "-A")
+    git(clone, *GIT_USER, "commit", "-qm", "a release")
+    bin_dir = fresh_venv(tmp_path, f"git+file://{clone}", source=tmp_path)
+    assert tool(bin_dir, tmp_path, "init", "p").returncode == 0
+    check = tool(bin_dir, tmp_path / "p", "check", "--strict")
+    assert check.returncode == 0, check.stderr
+    direct_url = json.loads(next(bin_dir.parent.glob("lib/python3.11/site-packages/cloudmap_routes-*.dist-info"))
+                            .joinpath("direct_url.json").read_text())
+    assert direct_url["vcs_info"]["vcs"] == "git"  # what init reads to name the action (a GitHub URL there)
