@@ -79,3 +79,23 @@ def process_group(pgid: int) -> list[str]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             found.append(f"{pid} {name}")
     return found
+
+
+def run_on_a_terminal(command: list[str], cwd: pathlib.Path, env: dict, timeout: float) -> tuple[int, str]:
+    """Run `command` with stdout and stderr on a pseudo-terminal (what progress and colour look for); its exit code
+    and everything it wrote, once it has closed the terminal."""
+    import pty
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=env)
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO on Linux once the last writer has gone
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    return process.wait(timeout=timeout), b"".join(chunks).decode()

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import pty
 import re
-import subprocess
 import sys
 
 import pytest
@@ -16,7 +14,7 @@ import pytest
 from compiler.cli import common, parser
 
 from .conftest import ROOT
-from .helpers import run_main
+from .helpers import run_main, run_on_a_terminal
 
 
 def subcommands(top: argparse.ArgumentParser | None = None, prefix: tuple[str, ...] = ()):
@@ -99,24 +97,8 @@ def test_strict_fails_on_warnings_before_anything_is_written_or_started(argv, tm
 
 def on_a_terminal(argv: list[str], **env: str) -> str:
     """Run main.py with stderr (and stdout) on a pseudo-terminal; return what it wrote."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *argv], cwd=ROOT, stdin=subprocess.DEVNULL,
-                               stdout=terminal, stderr=terminal,
-                               env={**{k: v for k, v in os.environ.items() if k != "NO_COLOR"},
-                                    "PYTHONPATH": str(ROOT), "TERM": "xterm", **env})
-    os.close(terminal)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(controller)
-    process.wait(timeout=60)
-    return b"".join(chunks).decode()
+    env = {**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, "PYTHONPATH": str(ROOT), "TERM": "xterm", **env}
+    return run_on_a_terminal([sys.executable, str(ROOT / "main.py"), *argv], ROOT, env, 60)[1]
 
 
 WARNINGS = ["check", "tests/diagnostics/warnings-only.yaml"]

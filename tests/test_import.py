@@ -21,7 +21,7 @@ from compiler.adopt import Refused, adopt, clients
 from compiler.core.deployed import STACK_TAG
 from compiler.terraform.plan import build
 
-from .helpers import run_main
+from .helpers import run_main, run_on_a_terminal
 from .localaws import MotoServer
 from .synthesis import model_of
 from .terraform import Terraform, available, terraform_env
@@ -167,30 +167,14 @@ def test_strict_refuses_a_setup_whose_routes_yaml_would_have_warnings_and_writes
 
 def test_on_a_terminal_import_shows_how_many_aws_calls_it_has_made(moto, tmp_path):
     import os
-    import pty
-    import subprocess
     import sys
 
     from .conftest import ROOT
     ids = console_setup(moto, "progress")
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "import", "--api-id", ids["api"], "--output",
-                                str(tmp_path / "routes.yaml"), "--local-aws", moto.url], cwd=tmp_path,
-                               stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
-    os.close(terminal)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(controller)
-    assert process.wait(timeout=120) == 0
-    shown = b"".join(chunks).decode()
+    code, shown = run_on_a_terminal([sys.executable, str(ROOT / "main.py"), "import", "--api-id", ids["api"],
+                                     "--output", str(tmp_path / "routes.yaml"), "--local-aws", moto.url], tmp_path,
+                                    {**os.environ, "PYTHONPATH": str(ROOT)}, 120)
+    assert code == 0
     assert f"\r\x1b[Kreading API {ids['api']}..." in shown
     calls = int(shown.split(f"reading API {ids['api']}: done in ")[1].split(", ")[1].split(" AWS calls")[0])
     assert calls >= 10  # the API, its routes, integrations, stages, the link, the service, its instances, ...
