@@ -41,10 +41,11 @@ snapshots: $(VENV)/.dev
 provider-schema: $(VENV)/.runtime
 	$(PY) -m compiler.terraform.provider_schema --write
 
-# A local AWS (moto on 127.0.0.1) and `cdktf deploy` of routes.yaml into it, in .local-aws/; Ctrl-C stops it.
-# ROUTES_FILE=examples/environments.yaml ROUTES_ENV=dev deploys one environment of another file.
-deploy-local: $(VENV)/.dev $(CDKTF_CLI_STAMP)
-	$(PY) -m tests.deploy_local $(if $(ROUTES_FILE),--file $(ROUTES_FILE)) $(if $(ROUTES_ENV),--env $(ROUTES_ENV))
+# A local AWS (moto on 127.0.0.1) with routes.yaml deployed into it by terraform, in .local-aws/; Ctrl-C stops it
+# (`main.py local up`: the installed `cloudmap-routes local up`). ROUTES_FILE=examples/environments.yaml
+# ROUTES_ENV=dev deploys one environment of another file.
+deploy-local: $(VENV)/.dev
+	$(PY) main.py local up $(or $(ROUTES_FILE),routes.yaml) $(if $(ROUTES_ENV),--env $(ROUTES_ENV))
 
 bench: $(VENV)/.dev
 	$(PY) -m benchmarks

@@ -149,7 +149,7 @@ def main() -> int:
             check, _ = median([python, "main.py", "check", str(path)], args.runs)
             direct, _ = median([python, "main.py", "synth", str(path), "--engine", "direct", "--out",
                                 str(work / "out")], args.runs)
-            cdktf, _ = median([python, "main.py", "synth", str(path), "--out", str(work / "out")],
+            cdktf, _ = median([python, "main.py", "synth", str(path), "--engine", "cdktf", "--out", str(work / "out")],
                               max(3, args.runs // 2))
             refused = check.returncode == 1
             name = {"bundled": "bundled (3 routes)", WARNED: "300 routes, one warning"}.get(label, f"{label} routes")

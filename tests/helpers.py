@@ -65,3 +65,37 @@ def eventually(condition, seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def process_group(pgid: int) -> list[str]:
+    """Live processes of process group `pgid`, as 'pid name' (from /proc; zombies are not live)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            text = pathlib.Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(f"{pid} {name}")
+    return found
+
+
+def run_on_a_terminal(command: list[str], cwd: pathlib.Path, env: dict, timeout: float) -> tuple[int, str]:
+    """Run `command` with stdout and stderr on a pseudo-terminal (what progress and colour look for); its exit code
+    and everything it wrote, once it has closed the terminal."""
+    import pty
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=env)
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO on Linux once the last writer has gone
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    return process.wait(timeout=timeout), b"".join(chunks).decode()

@@ -215,7 +215,7 @@ def test_synth_writes_every_environment_and_one_leaves_the_others_in_place(tmp_p
     dev = (out / "stacks" / "dev" / "cdk.tf.json").read_bytes()
     inode = provider.stat().st_ino
 
-    result = run_main("synth", str(EXAMPLE), "--out", str(out), "--env", "prod")  # CDKTF, one stack
+    result = run_main("synth", str(EXAMPLE), "--out", str(out), "--env", "prod", "--engine", "cdktf")  # one stack
     assert result.returncode == 0, result.stderr
     assert result.stderr == f"wrote {out}/stacks/prod/cdk.tf.json\n"
     assert sorted(p.name for p in (out / "stacks").iterdir()) == ["dev", "prod", "staging"]
@@ -282,9 +282,9 @@ def test_cdktf_writes_one_app_of_several_stacks_as_the_direct_engine_does(tmp_pa
 # --- two environments of one account, side by side on the local AWS ----------------------------------------------
 
 def test_two_environments_in_one_account_apply_side_by_side(tmp_path, moto, tf_env):
+    from compiler.localaws.account import localise
     from compiler.terraform.synth import synthesize_stacks
 
-    from .deploy_local import localise
     from .terraform import Terraform
     text = localise(moto, "eu-west-1", TEXT)
     models = stacks_of(text, environments=["dev", "staging"])

@@ -21,7 +21,7 @@ from compiler.adopt import Refused, adopt, clients
 from compiler.core.deployed import STACK_TAG
 from compiler.terraform.plan import build
 
-from .helpers import run_main
+from .helpers import run_main, run_on_a_terminal
 from .localaws import MotoServer
 from .synthesis import model_of
 from .terraform import Terraform
@@ -30,15 +30,17 @@ REGION = "us-east-1"
 LEADERS = {"node-1": "true", "node-2": "false", "node-3": "false"}
 
 
-def console_setup(moto: MotoServer, name: str = "raft") -> dict[str, str]:
-    """The reference setup, as the console creates it; returns its ids."""
+def console_setup(moto: MotoServer, name: str = "raft", health_check: bool = True) -> dict[str, str]:
+    """The reference setup, as the console creates it; returns its ids. (Without `health_check`, the service has
+    none: routes.yaml says so, and check warns, W402.)"""
     ec2, sd, agw = (moto.client(s, REGION) for s in ("ec2", "servicediscovery", "apigatewayv2"))
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24")["Subnet"]["SubnetId"] for i in (1, 2)]
     sg = ec2.create_security_group(GroupName=f"{name}-link", Description="VPC link", VpcId=vpc)["GroupId"]
     operation = sd.create_private_dns_namespace(Name=f"{name}.internal", Vpc=vpc)["OperationId"]
     namespace = sd.get_operation(OperationId=operation)["Operation"]["Targets"]["NAMESPACE"]
-    service = sd.create_service(Name=name, NamespaceId=namespace, HealthCheckCustomConfig={"FailureThreshold": 1},
+    health = {"HealthCheckCustomConfig": {"FailureThreshold": 1}} if health_check else {}
+    service = sd.create_service(Name=name, NamespaceId=namespace, **health,
                                 DnsConfig={"NamespaceId": namespace, "RoutingPolicy": "MULTIVALUE",
                                            "DnsRecords": [{"Type": "SRV", "TTL": 10}]})["Service"]
     for i, (instance, leader) in enumerate(LEADERS.items()):
@@ -141,6 +143,34 @@ def test_without_tag_api_nothing_is_written_to_aws_and_the_tag_is_announced(moto
     again = run_main("import", "--api-id", ids["api"], "--output", str(tmp_path / "routes.yaml"),
                      "--local-aws", moto.url, cwd=tmp_path)
     assert again.returncode == 2 and "exists; pass --force to replace it" in again.stderr
+
+
+def test_strict_refuses_a_setup_whose_routes_yaml_would_have_warnings_and_writes_nothing(moto, tmp_path):
+    ids = console_setup(moto, "strict", health_check=False)
+    result = run_main("import", "--api-id", ids["api"], "--output", str(tmp_path / "routes.yaml"),
+                      "--local-aws", moto.url, "--strict", "--tag-api", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "warning W402" in result.stderr and "and --strict fails on warnings; nothing written" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert moto.client("apigatewayv2", REGION).get_api(ApiId=ids["api"]).get("Tags", {}) == {}  # nor tagged
+
+
+def test_on_a_terminal_import_shows_how_many_aws_calls_it_has_made(moto, tmp_path):
+    import os
+    import sys
+
+    from .conftest import ROOT
+    ids = console_setup(moto, "progress")
+    code, shown = run_on_a_terminal([sys.executable, str(ROOT / "main.py"), "import", "--api-id", ids["api"],
+                                     "--output", str(tmp_path / "routes.yaml"), "--local-aws", moto.url], tmp_path,
+                                    {**os.environ, "PYTHONPATH": str(ROOT)}, 120)
+    assert code == 0
+    assert f"\r\x1b[Kreading API {ids['api']}..." in shown
+    calls = int(shown.split(f"reading API {ids['api']}: done in ")[1].split(", ")[1].split(" AWS calls")[0])
+    assert calls >= 10  # the API, its routes, integrations, stages, the link, the service, its instances, ...
+    piped = run_main("import", "--api-id", ids["api"], "--output", str(tmp_path / "again.yaml"), "--local-aws",
+                     moto.url, cwd=tmp_path)
+    assert piped.returncode == 0 and "reading API" not in piped.stderr  # off a terminal: nothing of it
 
 
 def test_a_jwt_authorizer_and_its_scopes_are_adopted(moto):

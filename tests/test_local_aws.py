@@ -2,7 +2,7 @@
 idempotent plans, stable addresses under reordering, minimal plans for additions and filter edits, the routing
 semantics (which instances each route reaches), health gating, a destroy that leaves nothing behind, and every
 kind of change the review tool knows applied and applied back on a local AWS as strict as AWS about deletions
-(tests/moto_launcher.py).
+(compiler/localaws/moto_launcher.py).
 """
 
 from __future__ import annotations

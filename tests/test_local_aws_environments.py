@@ -3,7 +3,7 @@ in one account and region of the local AWS (issue 18): every function, role, log
 permission of one stack exists beside the other's, each in its own name; a second plan of each is empty; destroying
 one leaves the other whole.
 
-Self-contained on purpose (its own moto server, the helpers of tests/localaws.py and tests/deploy_local.py).
+Self-contained on purpose (its own moto server, the helpers of tests/localaws.py and compiler.localaws).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ TEXT = (ROOT / "examples" / "admin-allowlist.yaml").read_text() + """environment
 
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory):
+    from compiler.localaws.account import localise
     from compiler.terraform.synth import synthesize_stacks
 
-    from .deploy_local import localise
     from .localaws import MotoServer
     root = tmp_path_factory.mktemp("environments")
     moto = MotoServer(root / "moto.log")

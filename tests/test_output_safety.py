@@ -19,6 +19,7 @@ import pytest
 from compiler.terraform import synth
 
 from .conftest import ROOT
+from .helpers import process_group as group
 
 STACK = os.path.join("stacks", "routes")
 # A synth with a fake generator: argv = OUT CONTENT; FAKE_NO_EXCHANGE=1 forces the three-rename fallback.
@@ -101,20 +102,6 @@ def paused(args: list[str], step: str, **extra: str) -> subprocess.Popen:
     pytest.fail(f"never paused at {step}: exit {process.returncode}\n{''.join(seen)}")
 
 
-def group(pgid: int) -> list[str]:
-    """Live processes of process group `pgid`, as 'pid name' (from /proc)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            text = pathlib.Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(f"{pid} {name}")
-    return found
-
-
 def kill_group(process: subprocess.Popen) -> None:
     """SIGKILL what we started (a killed Python leaves jsii's node behind for a while)."""
     try:
@@ -168,7 +155,7 @@ def test_an_empty_directory_is_adopted_and_marked(tmp_path):
     fake_replace(tmp_path / "out", "new")
     assert (tmp_path / "out" / STACK / "cdk.tf.json").read_text() == "new"
     assert synth.is_owned(str(tmp_path / "out"))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_terraform_files_survive_as_links_and_siblings_are_left_alone(tmp_path):
@@ -181,7 +168,7 @@ def test_terraform_files_survive_as_links_and_siblings_are_left_alone(tmp_path):
     assert assert_whole(out, ("new",)) == "new"
     assert provider.stat().st_ino == inode  # hard-linked: a provider binary is not copied
     assert tree(tmp_path / "out.old") == {"keep.txt": "mine"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out", "out.old"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "out.old"]
 
 
 def test_leftovers_are_swept_only_when_they_are_ours(tmp_path):
@@ -207,7 +194,7 @@ def test_leftovers_are_swept_only_when_they_are_ours(tmp_path):
     before = {name: tree(tmp_path / name) for name in theirs}
     fake_replace(out, "new")
     assert_whole(out, ("new",))
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".out.lock", "out", *theirs])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out", *theirs])
     assert {name: tree(tmp_path / name) for name in theirs} == before
 
 
@@ -244,13 +231,13 @@ def test_sigkill_at_any_step_leaves_a_whole_output_and_the_next_synth_recovers(m
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stderr
     assert assert_whole(out, ("newer",)) == "newer"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 @pytest.mark.parametrize("step", ["carried", "exchanged"])
 def test_sigkill_of_the_real_synth(step, tmp_path):
     out = owned_output(tmp_path / "cdktf.out")
-    process = paused([sys.executable, "main.py", "synth", "routes.yaml", "--out", str(out)], step)
+    process = paused([sys.executable, "main.py", "synth", "routes.yaml", "--engine", "cdktf", "--out", str(out)], step)
     kill_group(process)
     if step == "carried":
         assert_whole(out, ("old",))
@@ -260,7 +247,7 @@ def test_sigkill_of_the_real_synth(step, tmp_path):
     result = cli("synth", "routes.yaml", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert '"aws_apigatewayv2_api"' in assert_whole(out, ((out / STACK / "cdk.tf.json").read_text(),))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".cdktf.out.lock", "cdktf.out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
 
 
 # --- SIGTERM: no orphaned node, no leftovers -------------------------------------------------------------------
@@ -269,7 +256,7 @@ def test_sigkill_of_the_real_synth(step, tmp_path):
 def test_sigterm_stops_jsii_node_and_leaves_the_output_as_it_was(when, tmp_path):
     out = owned_output(tmp_path / "cdktf.out")
     before = tree(tmp_path)
-    argv = [sys.executable, "main.py", "synth", "routes.yaml", "--out", str(out)]
+    argv = [sys.executable, "main.py", "synth", "routes.yaml", "--engine", "cdktf", "--out", str(out)]
     if when == "paused after generating":
         process = paused(argv, "generated")
     else:
@@ -290,7 +277,6 @@ def test_sigterm_stops_jsii_node_and_leaves_the_output_as_it_was(when, tmp_path)
     assert process.returncode == 143, stderr
     assert f"main.py: error: interrupted by SIGTERM; {out} left as it was" in stderr
     assert "Traceback" not in stderr
-    before[".cdktf.out.lock"] = ""
     assert tree(tmp_path) == before  # the work directory is gone, the old output untouched
 
 
@@ -311,7 +297,7 @@ def test_sigterm_waits_while_files_are_written_and_during_the_swap(tmp_path, mon
         synth.replace_output(str(out), generate, STACK)
     assert written and not caught.value.replaced
     assert assert_whole(out, ("old",)) == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
     exchange = synth._exchange
 
@@ -325,7 +311,7 @@ def test_sigterm_waits_while_files_are_written_and_during_the_swap(tmp_path, mon
     assert caught.value.replaced
     assert str(caught.value) == f"interrupted by SIGTERM; {out} holds the new output"
     assert assert_whole(out, ("new",)) == "new"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert signal.getsignal(signal.SIGTERM) == handler  # put back as it was
 
 
@@ -347,15 +333,45 @@ def test_concurrent_fake_synths_take_turns(tmp_path):
     assert [rc for rc, _ in results] == [0] * 4, results
     assert sum("waiting for another synth" in err for _, err in results) >= 1
     assert_whole(out, tuple(f"run {i}" for i in range(4)))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_two_real_synths_into_one_directory(tmp_path):
     out = owned_output(tmp_path / "cdktf.out")
-    argv = [sys.executable, "main.py", "synth", "routes.yaml", "--out", str(out)]
+    argv = [sys.executable, "main.py", "synth", "routes.yaml", "--engine", "cdktf", "--out", str(out)]
     processes = [subprocess.Popen(argv, cwd=ROOT, env=env(), stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [(p.wait(timeout=120), p.stderr.read()) for p in processes]
     assert [rc for rc, _ in results] == [0, 0], results
     assert sum("waiting for another synth" in err for _, err in results) == 1, results
     assert '"aws_apigatewayv2_api"' in assert_whole(out, ((out / STACK / "cdk.tf.json").read_text(),))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".cdktf.out.lock", "cdktf.out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out"]
+
+
+# The holder removes the lock file before releasing it; a waiter that locked the removed file must notice and lock
+# the new one. Each run increments a counter under the lock without any atomicity of its own (read, pause,
+# write): two holders at once would lose an increment.
+COUNTER = """
+import os, sys, time
+from compiler.terraform import synth
+out, counter = sys.argv[1], sys.argv[2]
+parent, name = os.path.split(os.path.abspath(out))
+for _ in range(int(sys.argv[3])):
+    with synth._locked(out, parent, name):
+        with open(counter) as f:
+            n = int(f.read())
+        time.sleep(0.002)
+        with open(counter, "w") as f:
+            f.write(str(n + 1))
+"""
+
+
+def test_the_lock_file_is_removed_and_still_admits_one_synth_at_a_time(tmp_path):
+    counter = tmp_path / "counter"
+    counter.write_text("0")
+    runs, rounds = 6, 40
+    processes = [subprocess.Popen([sys.executable, "-c", COUNTER, str(tmp_path / "out"), str(counter), str(rounds)],
+                                  cwd=ROOT, env=env(), stderr=subprocess.PIPE, text=True) for _ in range(runs)]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in processes]
+    assert [rc for rc, _ in results] == [0] * runs, results
+    assert counter.read_text() == str(runs * rounds)  # no increment lost: never two holders
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counter"]  # and no lock file left behind

@@ -158,7 +158,7 @@ def test_a_git_tree_is_not_read_as_a_file(tmp_path):
     repo = git_repo(tmp_path / "repo", {"routes.yaml": BUNDLED.encode()})
     result = run("diff", "HEAD:", "routes.yaml", cwd=repo)
     assert result.returncode == 1
-    assert result.stderr.splitlines()[0] == ("HEAD::0:0: error E100: cannot read the file: no such file, and git "
+    assert result.stderr.splitlines()[0] == ("HEAD:: error E100: cannot read the file: no such file, and git "
                                              "cannot read it as REV:PATH: git cat-file HEAD:: bad file")
 
 
@@ -260,13 +260,13 @@ def test_a_missing_file_is_the_same_error_and_exit_code_in_every_command(command
     argv = [a.replace("{path}", "no-such.yaml") for a in command] + ([] if "{path}" in command else ["no-such.yaml"])
     result = run(*argv)
     assert result.returncode == 1
-    assert first_line(result) == "no-such.yaml:0:0: error E100: cannot read the file: No such file or directory"
+    assert first_line(result) == "no-such.yaml: error E100: cannot read the file: No such file or directory"
 
 
 def test_diff_of_a_directory_is_a_located_error(tmp_path):
     result = run("diff", str(tmp_path), "routes.yaml")
     assert result.returncode == 1
-    assert first_line(result) == f"{tmp_path}:0:0: error E100: cannot read the file: Is a directory"
+    assert first_line(result) == f"{tmp_path}: error E100: cannot read the file: Is a directory"
 
 
 def test_diff_of_a_fifo_does_not_hang(tmp_path):
@@ -274,13 +274,13 @@ def test_diff_of_a_fifo_does_not_hang(tmp_path):
     os.mkfifo(fifo)
     result = run("diff", "routes.yaml", str(fifo))
     assert result.returncode == 1
-    assert first_line(result) == f"{fifo}:0:0: error E100: cannot read the file: not a regular file"
+    assert first_line(result) == f"{fifo}: error E100: cannot read the file: not a regular file"
 
 
 def test_diff_of_a_path_under_a_file_is_a_located_error():
     result = run("diff", "routes.yaml/child.yaml", "routes.yaml")
     assert result.returncode == 1
-    assert first_line(result) == "routes.yaml/child.yaml:0:0: error E100: cannot read the file: Not a directory"
+    assert first_line(result) == "routes.yaml/child.yaml: error E100: cannot read the file: Not a directory"
 
 
 def test_summarize_plan_of_a_directory_or_fifo(tmp_path):
@@ -289,7 +289,7 @@ def test_summarize_plan_of_a_directory_or_fifo(tmp_path):
     for path, why in ((tmp_path, "Is a directory"), (fifo, "not a regular file")):
         result = run("summarize-plan", str(path))
         assert result.returncode == 1
-        assert first_line(result) == f"{path}:0:0: error E100: cannot read the file: {why}"
+        assert first_line(result) == f"{path}: error E100: cannot read the file: {why}"
 
 
 def test_a_non_utf8_git_blob_is_located(tmp_path):
@@ -316,7 +316,7 @@ def test_diff_reads_files_through_checks_size_limit(tmp_path):
     assert time.monotonic() - started < 30
     assert diff.returncode == check.returncode == 1
     assert first_line(diff) == first_line(check)
-    assert first_line(diff).startswith(f"{big}:0:0: error E100: the file is ") and f"{MAX_BYTES:,}" in first_line(diff)
+    assert first_line(diff).startswith(f"{big}: error E100: the file is ") and f"{MAX_BYTES:,}" in first_line(diff)
 
 
 def test_diff_reads_git_blobs_through_the_size_limit(tmp_path):
@@ -325,7 +325,7 @@ def test_diff_reads_git_blobs_through_the_size_limit(tmp_path):
     result = run("diff", "HEAD:routes.yaml", "routes.yaml", cwd=repo)
     assert time.monotonic() - started < 30
     assert result.returncode == 1
-    assert first_line(result) == (f"HEAD:routes.yaml:0:0: error E100: the blob is larger than the limit of "
+    assert first_line(result) == (f"HEAD:routes.yaml: error E100: the blob is larger than the limit of "
                                   f"{MAX_BYTES:,} bytes (1 MiB)")
 
 
@@ -415,12 +415,12 @@ def test_a_huge_or_non_utf8_plan_is_a_located_file_error(tmp_path):
         handle.truncate(PLAN_MAX_BYTES + 1)
     result = run("summarize-plan", str(huge))
     assert result.returncode == 1
-    assert first_line(result) == f"{huge}:0:0: error E100: the file is over the {PLAN_MAX_BYTES}-byte limit for a plan"
+    assert first_line(result) == f"{huge}: error E100: the file is over the {PLAN_MAX_BYTES}-byte limit for a plan"
     latin = tmp_path / "latin.json"
     latin.write_bytes(b'{"format_version": "1.2", "x": "caf\xe9"}')
     result = run("summarize-plan", str(latin))
     assert result.returncode == 1
-    assert first_line(result) == f"{latin}:0:0: error E100: byte 0xe9 at offset 35 is not valid UTF-8"
+    assert first_line(result) == f"{latin}: error E100: byte 0xe9 at offset 35 is not valid UTF-8"
 
 
 def test_resources_the_tool_does_not_manage_are_warned_about(tmp_path):

@@ -1,4 +1,4 @@
-"""The local AWS refuses what AWS refuses (tests/moto_launcher.py): each refusal, then the same call once the
+"""The local AWS refuses what AWS refuses (compiler/localaws/moto_launcher.py): each refusal, then the same call once the
 reference is gone, straight through boto3 against the launched server."""
 
 from __future__ import annotations

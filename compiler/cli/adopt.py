@@ -9,14 +9,39 @@ all (compiler.core.files.Staged): each is staged beside its final name first, an
 from __future__ import annotations
 
 import os
+import sys
 
-from .common import DEFAULT_STACK, INVALID, OK, USAGE, error, info, local_aws
+from ..core.progress import Progress
+from ..core.text import visible
+from .common import (
+    DEFAULT_STACK,
+    INVALID,
+    OK,
+    USAGE,
+    Run,
+    add_command,
+    error,
+    info,
+    local_aws,
+    prog,
+    report,
+    strict_failure,
+)
 from .synth import stack_name
 
 
 def add_import(commands) -> None:
-    adopt = commands.add_parser("import", help="write routes.yaml and Terraform import blocks for an HTTP API built "
-                                               "by hand (reads AWS; writes nothing there unless --tag-api)")
+    adopt = add_command(
+        commands, "import", "write routes.yaml and Terraform import blocks for an HTTP API built by hand (reads AWS; "
+                            "writes nothing there unless --tag-api)",
+        "Read the HTTP API --api-id and what it reaches (VPC link, Cloud Map services and instances, authorizers, "
+        "stages, domains, logs) and write --output, the routes.yaml that describes it, with Terraform import blocks "
+        "beside it, so that the first plan adopts those resources instead of creating them. Both files are written "
+        "whole or not at all; what routes.yaml cannot express is refused with every reason.",
+        ((OK, "both files written"), (INVALID, "refused: routes.yaml cannot express the setup (or, with --strict, "
+                                               "it has warnings); nothing written"),
+         (USAGE, "a bad argument, AWS could not be read, or a file is in the way; nothing written")),
+        strict="the routes.yaml written would have warnings: nothing is written or tagged")
     adopt.add_argument("--api-id", required=True, help="the HTTP API's id (API Gateway v2)")
     adopt.add_argument("--output", required=True, metavar="FILE",
                        help="the routes.yaml to write; the import blocks go beside it, in <name>.imports.tf.json")
@@ -44,11 +69,12 @@ def import_command(args) -> int:
     if problem:
         error(problem)
         return USAGE
-    return run_import(args.api_id, args.output, args.region, local, args.stack, args.tag_api, args.force)
+    return run_import(args.api_id, args.output, args.region, local, args.stack, args.tag_api, args.force,
+                      args.strict)
 
 
 def run_import(api_id: str, output: str, region: str | None, local: str | None, stack: str, tag: bool,
-               force: bool) -> int:
+               force: bool, strict: bool = False) -> int:
     from botocore.exceptions import BotoCoreError, ClientError  # boto3 loads here, never for check
 
     from ..adopt import Refused, adopt, clients, tag_api
@@ -61,7 +87,14 @@ def run_import(api_id: str, output: str, region: str | None, local: str | None, 
         return USAGE
     try:
         c = clients(region, local)
-        adoption = adopt(c, api_id, output, stack, tag)
+        progress = Progress(sys.stderr, quiet=Run.quiet, terminal_only=True)
+        with progress.step(f"reading API {visible(api_id)}", unit="AWS calls") as step:
+            _count_calls(c, step)
+            adoption = adopt(c, api_id, output, stack, tag)
+        if strict and adoption.diagnostics:
+            report(adoption.diagnostics)
+            strict_failure(output, len(adoption.diagnostics), "nothing written")
+            return INVALID
         if tag:  # only once the setup is known to be expressible: a refusal writes nothing anywhere
             tag_api(c, api_id, stack)
     except Refused as exc:
@@ -78,8 +111,14 @@ def run_import(api_id: str, output: str, region: str | None, local: str | None, 
     return OK
 
 
+def _count_calls(c, step) -> None:
+    """Every AWS call the import makes advances the progress line (botocore's after-call event, on each client)."""
+    for client in vars(c).values():  # the Clients dataclass's fields (or a test's stand-in with none)
+        if hasattr(client, "meta"):
+            client.meta.events.register("after-call.*", lambda **kwargs: step.advance())
+
+
 def _refused(api_id: str, reasons: list[str]) -> None:
-    import sys
     error(f"cannot adopt API {api_id}: routes.yaml cannot express what is deployed; nothing was written:")
     for reason in reasons:
         print(f"  - {reason}" if not reason.startswith((" ", "the routes.yaml")) else f"  {reason}", file=sys.stderr)
@@ -107,12 +146,11 @@ def _write(files: dict[str, str], force: bool) -> str:
 
 
 def _report(adoption, output: str, imports: str, stack: str) -> None:
-    from ..core.diagnostics import render_text
     if adoption.diagnostics:
-        info(render_text(adoption.diagnostics).rstrip("\n"))
+        report(adoption.diagnostics, to_info=True)
     info(f"wrote {output} and {imports} ({len(adoption.imports)} import(s))")
     if adoption.changes:
         info("the first plan also changes:")
         for item in adoption.changes:
             info(f"  - {item}")
-    info(f"next: main.py synth {output} --imports {imports}, then terraform init and plan in cdktf.out/stacks/{stack}")
+    info(f"next: {prog()} synth {output} --imports {imports}, then terraform init and plan in cdktf.out/stacks/{stack}")

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from .common import DEFAULT_FILE, DEFAULT_STACK, USAGE, error, local_aws, local_endpoint_problem
+from .common import (
+    DEFAULT_FILE,
+    DEFAULT_STACK,
+    INVALID,
+    OK,
+    USAGE,
+    add_command,
+    error,
+    local_aws,
+    local_endpoint_problem,
+)
 
 
 def add_status(commands) -> None:
-    status = commands.add_parser("status", help="what each route reaches in the deployed system now (read-only)")
-    status.add_argument("file", nargs="?", default=DEFAULT_FILE)
-    status.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    status = add_command(
+        commands, "status", "what each route reaches in the deployed system now (read-only)",
+        "Read the deployed HTTP API and Cloud Map (never writing to either) and print, per route of FILE, whether "
+        "it is deployed as declared, the instances its service and filter reach now with their health, and a "
+        "verdict.",
+        ((OK, "every route is deployed as declared and reaches an instance"),
+         (INVALID, "a route drifted or reaches no instance, or FILE is invalid"),
+         (USAGE, "a bad argument, or the deployed system cannot be read")))
+    status.add_argument("file", nargs="?", default=DEFAULT_FILE, metavar="FILE",
+                        help="the routes.yaml that was deployed (default routes.yaml)")
+    status.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                        help="text (default), json (one object; with --watch one JSON line per change), or markdown")
     status.add_argument("--api-id", default=None, help="the deployed API's id (default: found by name and the "
                                                        "cloudmap-routes:stack tag)")
     status.add_argument("--stack", default=None, help=f"stack name synth used (default {DEFAULT_STACK}, or the "
@@ -35,8 +54,15 @@ def status_command(args) -> int:
 
 
 def add_serve(commands) -> None:
-    serve = commands.add_parser("serve", help="a local gateway on 127.0.0.1 that routes like the deployed HTTP API")
-    serve.add_argument("file", nargs="?", default=DEFAULT_FILE)
+    serve = add_command(
+        commands, "serve", "a local gateway on 127.0.0.1 that routes like the deployed HTTP API",
+        "Serve FILE's routes on 127.0.0.1 as API Gateway routes them (route keys, filters, authorizers, fan-out), "
+        "forwarding to the instances in FILE or, with --cloud-map, to those Cloud Map discovers. Runs until "
+        "interrupted.",
+        ((OK, "stopped by Ctrl-C or SIGTERM once listening (it handles both)"), (INVALID, "FILE is invalid"),
+         (USAGE, "a bad argument, or the port or Cloud Map cannot be used")))
+    serve.add_argument("file", nargs="?", default=DEFAULT_FILE, metavar="FILE",
+                       help="the routes.yaml to serve (default routes.yaml)")
     serve.add_argument("--env", metavar="NAME", default=None,
                        help="the environment to serve, for a file with environments")
     serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0 picks one)")

@@ -6,26 +6,41 @@ import os
 import sys
 
 from ..core.diagnostics import has_errors, render_text
-from .common import DEFAULT_FILE, INVALID, OK, USAGE, error, warning
+from .common import DEFAULT_FILE, INVALID, OK, USAGE, add_command, error, warning
 
 
 def add_diff(commands) -> None:
-    diff = commands.add_parser("diff", help="route-level summary of the change between two routes.yaml versions")
+    diff = add_command(
+        commands, "diff", "route-level summary of the change between two routes.yaml versions",
+        "Compare two versions of a routes.yaml (files, or git revisions of one) route by route: routes added, "
+        "removed and changed (service, filter, authorization, integration), and the Terraform resources each "
+        "change replaces. Reads no AWS account.",
+        ((OK, "the summary was printed (whether or not routes change)"), (INVALID, "either version is invalid"),
+         (USAGE, "a bad argument, or a revision git cannot show")))
     diff.add_argument("base", help="a file, or a git revision of one: origin/main:routes.yaml")
-    diff.add_argument("head", nargs="?", default=DEFAULT_FILE)
-    diff.add_argument("--format", choices=("text", "markdown"), default="text")
+    diff.add_argument("head", nargs="?", default=DEFAULT_FILE,
+                      help="the new version: a file or a git revision of one (default routes.yaml)")
+    diff.add_argument("--format", choices=("text", "markdown"), default="text",
+                      help="text (default), or markdown for a pull request comment")
     diff.add_argument("--env", metavar="NAME", default=None,
                       help="the environment to compare, for a file with environments")
     diff.set_defaults(run=lambda args: run_diff(args.base, args.head, args.format, args.env))
 
 
 def add_summarize_plan(commands) -> None:
-    plan = commands.add_parser("summarize-plan", help="route-level summary of `terraform show -json` output")
+    plan = add_command(
+        commands, "summarize-plan", "route-level summary of `terraform show -json` output",
+        "Summarize a Terraform plan of a synthesized stack route by route: what each route's resources do "
+        "(create, update, replace, delete). Resources of types cloudmap-routes does not manage are named in a "
+        "warning, not described.",
+        ((OK, "the summary was printed"), (INVALID, "the file is not `terraform show -json` output of a plan"),
+         (USAGE, "a bad argument")))
     plan.add_argument("plan", help="the JSON file written by: terraform show -json PLANFILE > plan.json")
     plan.add_argument("file", nargs="?", default=None,
                       help=f"the routes.yaml the plan was made from, whose routes the changes are attributed to "
                            f"(default {DEFAULT_FILE}, when there is one)")
-    plan.add_argument("--format", choices=("text", "markdown"), default="text")
+    plan.add_argument("--format", choices=("text", "markdown"), default="text",
+                      help="text (default), or markdown for a pull request comment")
     plan.add_argument("--env", metavar="NAME", default=None,
                       help="the environment the plan is of, for a file with environments")
     plan.set_defaults(run=lambda args: run_summarize_plan(args.plan, args.format, args.file, args.env))

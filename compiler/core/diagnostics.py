@@ -100,7 +100,9 @@ class Diagnostic:
         return WARNING if self.code.startswith("W") else ERROR
 
     def render(self) -> str:
-        text = f"{self.file}:{self.line}:{self.col}: {self.severity} {self.code}: {self.message}"
+        # A problem about the whole file (it is missing, empty, too large) has no position: `routes.yaml: error ...`
+        where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+        text = f"{where}: {self.severity} {self.code}: {self.message}"
         return f"{text}\n  hint: {self.hint}" if self.hint else text
 
     def as_dict(self) -> dict:

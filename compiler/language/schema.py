@@ -345,8 +345,11 @@ ROOT.fields["environments"] = Field(
 
 def json_schema() -> dict:
     schema = _json(ROOT)
+    # No `$id`: the project publishes the schema at no URL it can promise to keep (an `$id` is a SHOULD, not a MUST).
+    # JSON Schema 2020-12 core, 9.1.1: "If a schema document defines no explicit base URI with "$id" (embedded in
+    # content), the base URI is that determined per RFC 3986 section 5" (where it was read from). `cloudmap-routes
+    # init` writes the schema beside routes.yaml, and the starter's `$schema=./routes.schema.json` names it.
     schema.update({"$schema": "https://json-schema.org/draft/2020-12/schema",
-                   "$id": "https://example.invalid/cloudmap-routes/routes.schema.json",
                    "title": "routes.yaml: API Gateway HTTP API routes to Cloud Map services"})
     return schema
 

@@ -19,8 +19,9 @@ synth replaces its output directory as a whole, so each rule below exists to mak
 - Leftovers. A killed run may leave `.synth-<name>.<hex>[.ready|.retired|.trash]` directories; the next synth
   removes those, and only those that match the pattern exactly and carry the marker (or are empty). Trees are
   removed marker-last, so a half-removed one is still recognised as ours.
-- Concurrency. All of it runs under flock on `.<name>.lock` beside the output (created once and left in place: it
-  is empty and harmless); a second synth into the same directory waits for the first.
+- Concurrency. All of it runs under flock on `.<name>.lock` beside the output; a second synth into the same
+  directory waits for the first. The holder removes the file before releasing it (nothing is left beside
+  routes.yaml), and whoever acquires it checks that the path still names the file it locked (_locked).
 - SIGTERM. While synth runs, SIGTERM raises Terminated, so the work directory is removed and the interpreter
   exits normally, which lets the jsii runtime stop its node process (the default action kills Python alone and
   leaves node running). Two stretches hold SIGTERM back until they end: the swap (never cut in half) and
@@ -296,23 +297,63 @@ def _is_empty(directory: str) -> bool:
 
 @contextlib.contextmanager
 def _locked(out: str, parent: str, name: str) -> Iterator[None]:
-    """Hold flock on `.<name>.lock` beside the output, so two synths into one directory take turns."""
+    """Hold flock on `.<name>.lock` beside the output, so two synths into one directory take turns; the holder
+    removes the file before it lets go, so no empty lock file stays beside routes.yaml.
+
+    Removing a lock file is safe only with a check after each acquisition: a waiter may have opened the file the
+    holder then unlinked, and would hold a lock on a name nobody else can find. So after flock the path must still
+    name the locked file (same device and inode); otherwise the lock is dropped and taken again on the new file."""
     path = os.path.join(parent, f".{name}.lock")
+    waited = False
+    while True:
+        fd = _open_lock(out, path)
+        try:
+            waited = _flock(fd, out, path, waited)
+            if _names(path, fd):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # the file was removed (or replaced) while we waited: lock the one the path names now
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # while still holding the lock: every waiter re-checks the path after its flock
+        os.close(fd)  # releases the lock; the kernel does the same when the process is killed
+
+
+def _open_lock(out: str, path: str) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
     except OSError as exc:
         raise OutputError(f"output directory '{out}': cannot open the lock file {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OutputError(f"output directory '{out}': the lock file {path} is not a regular file")
+    return fd
+
+
+def _flock(fd: int, out: str, path: str, waited: bool) -> bool:
+    """Take the lock, saying once that we wait for it; returns whether we have said so."""
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OutputError(f"output directory '{out}': the lock file {path} is not a regular file")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return waited
+    except BlockingIOError:
+        if not waited:
             print(f"waiting for another synth into {out} to finish (lock {path})", file=sys.stderr, flush=True)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock; the kernel does the same when the process is killed
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return True
+
+
+def _names(path: str, fd: int) -> bool:
+    """True when `path` is (still) the file open as `fd`."""
+    try:
+        named = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _leftovers(target: str) -> list[tuple[str, str]]:

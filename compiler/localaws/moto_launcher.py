@@ -1,5 +1,9 @@
 """Start moto's server as a local AWS that answers the way AWS does where our resources depend on it.
 
+    python -m compiler.localaws.moto_launcher -p PORT     (what `cloudmap-routes local up` and the tests run)
+
+It listens on 127.0.0.1 only: `-H` is accepted for moto's own command line, and refused for any other address.
+
 moto (5.2) is more lenient than AWS in ways that would hide real failures of an apply, so each gap our stack
 can meet is filled in below, each with the AWS behaviour it copies and where that behaviour is recorded:
 
@@ -368,5 +372,16 @@ def _disassociate_kms_key(self) -> str:
 LogsResponse.associate_kms_key = _associate_kms_key
 LogsResponse.disassociate_kms_key = _disassociate_kms_key
 
+def launch(argv: list[str]) -> None:
+    """moto's server on 127.0.0.1:PORT (`-p PORT`); any other host is refused: nothing here is for a network."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="moto_launcher", description="moto's server, strict as AWS, on loopback")
+    parser.add_argument("-H", "--host", default="127.0.0.1", choices=("127.0.0.1",), help="always 127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, required=True, help="the port to listen on")
+    args = parser.parse_args(argv)
+    main(["-H", "127.0.0.1", "-p", str(args.port)])
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(launch(sys.argv[1:]))
