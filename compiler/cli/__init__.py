@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from . import adopt, check, live, review, synth
+from . import adopt, check, graph, live, review, synth
 from .common import INTERRUPTED, PROG
 
 COMMANDS = (check.add_check, synth.add_synth, adopt.add_import, review.add_diff, review.add_summarize_plan,
-            live.add_status, live.add_serve)
+            live.add_status, live.add_serve, graph.add_graph)
 
 
 def parser() -> argparse.ArgumentParser:
