@@ -12,6 +12,7 @@ Packages by role; data flows one way, and each package imports only the packages
     live       status and serve, read through reach; serve runs the handlers' code       core, language, reach, handlers
     adopt      import: AWS -> routes.yaml + Terraform import blocks                      core, language, terraform,
                                                                                          handlers.settings
+    pictures   the routing drawn: Mermaid, SVG, HTML pages (pure; instances as data)    core, language, reach
     cli        the shell: arguments, printing, exit codes                                any, lazily
 
 Only terraform.emit, terraform.bindings and terraform.synth import cdktf/jsii, and only when the CDKTF engine runs.

@@ -14,10 +14,12 @@ a route. `paths_of` reads those from the validated model; it is the one adapter 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Iterable, Mapping, Optional, Sequence
 
+from ..core.text import visible
 from ..language.model import ECS_ATTRIBUTES, AttributeFilter, Model, Route
 
 MAX_LINE = 44  # characters of one label line in a drawn node; the full text stays in the node's tooltip
@@ -246,6 +248,16 @@ def compared(base: Sequence[RoutePath], head: Sequence[RoutePath], marks: Mappin
     return [*head, *(p for p in base if marks.get(p.id) is Mark.REMOVED)]
 
 
+# Characters XML 1.0 does not allow in a document (section 2.2, Char): shown as escapes, like control characters.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def printable(text: str) -> str:
+    """Text as every picture prints it: control and invisible characters, and those XML cannot hold, as escapes."""
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", visible(text))
+
+
 def shorten(text: str, limit: int = MAX_LINE) -> str:
-    """One line of a drawn label: at most `limit` characters, an ellipsis marking what was cut."""
+    """One drawn line of a label, printable: at most `limit` characters, an ellipsis marking what was cut."""
+    text = printable(text)
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"

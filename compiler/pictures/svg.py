@@ -10,26 +10,19 @@ them in the DOM.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from html import escape
 
 from . import palette
-from .graph import Edge, Graph, Mark, Node, Stage
+from .graph import Edge, Graph, Mark, Node, Stage, printable
 from .layout import CHAR_WIDTH, FONT_SIZE, HEADING, LINE_HEIGHT, MARGIN, PAD_X, PAD_Y, Box, Layout, layout
 
 FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 HEADINGS = {Stage.ROUTE: "route", Stage.AUTHORIZATION: "authorization", Stage.INTEGRATION: "integration",
             Stage.SERVICE: "service + filter", Stage.INSTANCE: "instances"}
-# Characters XML 1.0 does not allow in a document (section 2.2, Char), shown as escapes instead.
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
 def xml(text: str) -> str:
-    """Text for an XML text node or a quoted attribute value."""
-    from ..core.text import visible
-    shown = _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", visible(text))
-    return escape(shown, quote=True)
+    """Text for an XML (or HTML) text node or a quoted attribute value."""
+    return escape(printable(text), quote=True)
 
 
 def node_class(node: Node) -> str:
@@ -56,7 +49,7 @@ def _node(box: Box, prefix: str) -> str:
     dashed = f' stroke-dasharray="{palette.DASHED[name]}"' if name in palette.DASHED else ""
     route = f' data-route="{xml(node.route)}"' if node.route else ""
     out = [f'<g class="node {node_class(node)}" id="{prefix}{node.id}"{route}>',
-           f"<title>{xml(chr(10).join((node.title, *node.lines)))}</title>",
+           f"<title>{escape(chr(10).join(printable(line) for line in (node.title, *node.lines)))}</title>",
            f'<rect x="{box.x:g}" y="{box.y:g}" width="{box.width:g}" height="{box.height:g}" rx="6" '
            f'fill="{fill}" stroke="{stroke}" stroke-width="{width}"{dashed}/>']
     for i, line in enumerate(box.lines):
