@@ -177,8 +177,9 @@ class Browser:
 
     @property
     def requests(self) -> list[str]:
-        """Every URL the page asked for."""
-        return [e["params"]["request"]["url"] for e in self.events if e["method"] == "Network.requestWillBeSent"]
+        """Every URL the page asked for (not the /favicon.ico Chromium asks of an SVG document's origin itself)."""
+        urls = [e["params"]["request"]["url"] for e in self.events if e["method"] == "Network.requestWillBeSent"]
+        return [u for u in urls if not u.endswith("/favicon.ico")]
 
     @property
     def problems(self) -> list[str]:
@@ -186,7 +187,8 @@ class Browser:
         out = []
         for event in self.events:
             params = event.get("params", {})
-            if event["method"] == "Log.entryAdded" and params["entry"]["level"] in ("error", "warning"):
+            if event["method"] == "Log.entryAdded" and params["entry"]["level"] in ("error", "warning") \
+                    and not params["entry"].get("url", "").endswith("/favicon.ico"):  # the browser's own ask
                 out.append(f"{params['entry'].get('source')}: {params['entry'].get('text')}")
             elif event["method"] == "Runtime.exceptionThrown":
                 out.append(f"exception: {params['exceptionDetails'].get('text')}")

@@ -9,6 +9,10 @@ Markdown string (a backtick), an HTML tag or entity (`<`, `&`), or a `click` sta
 after a line break, and line breaks are written as codes too, after `visible` has shown control characters as
 escapes). Node ids are the graph's own (`r0`, `s1`), never user text. The one markup a label holds is the `<br/>`
 this module writes between lines.
+
+Mermaid also reads a backslash followed by `n` as a line break, even when the backslash is written as its code
+(seen with mermaid 12.3 in Chromium: `line#92;nclick` draws two lines), so a backslash is followed by a zero-width
+space: `\n` from `visible` stays the two characters it is.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ CLASSES = {name: _class_style(name) for name in palette.NODES}
 
 def escape(text: str) -> str:
     """Text for inside a quoted Mermaid label: safe characters as they are, every other one as its entity code."""
-    return "".join(ch if _SAFE.fullmatch(ch) else f"#{ord(ch)};" for ch in visible(text))
+    return "".join(ch if _SAFE.fullmatch(ch) else "#92;#8203;" if ch == "\\" else f"#{ord(ch)};"
+                   for ch in visible(text))
 
 
 def label(node: Node) -> str:

@@ -69,10 +69,20 @@ def _edge(edge: Edge, boxes: dict[str, Box], prefix: str) -> str:
     colour = palette.BLOCKED_EDGE if edge.blocked else palette.NODES[edge.mark.value][1] if marked else palette.EDGE
     kind = " blocked" if edge.blocked else f" {edge.mark.value}" if marked else ""
     dashed = ' stroke-dasharray="5 4"' if edge.blocked else ""
-    marker = "blocked" if edge.blocked else "arrow"
+    marker = "blocked" if edge.blocked else edge.mark.value if marked else "arrow"
     return (f'<path class="edge{kind}" data-from="{prefix}{edge.source}" data-to="{prefix}{edge.target}" '
             f'd="M{x1:g},{y1:g} C{x1 + bend:g},{y1:g} {x2 - bend:g},{y2:g} {x2 - 2:g},{y2:g}" fill="none" '
             f'stroke="{colour}" stroke-width="{2.5 if marked else 1.5}"{dashed} marker-end="url(#{prefix}{marker})"/>')
+
+
+def _markers(prefix: str) -> str:
+    """Arrowheads, one per edge colour, sized in the picture's units (a wide edge keeps a normal head)."""
+    colours = [("arrow", palette.EDGE), ("blocked", palette.BLOCKED_EDGE)] + [
+        (mark, palette.NODES[mark][1]) for mark in palette.MARKS]
+    return "<defs>" + "".join(
+        f'<marker id="{prefix}{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
+        f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/>'
+        "</marker>" for name, colour in colours) + "</defs>"
 
 
 def _legend(drawn: Layout, y: float) -> tuple[list[str], float]:
@@ -107,10 +117,7 @@ def render(graph: Graph, prefix: str = "g-", titled: bool = True) -> str:
              f'viewBox="0 0 {width:g} {height:g}" font-family="{FONT}" font-size="{FONT_SIZE}" role="img" '
              f'aria-label="{xml(graph.title or "routing")}">',
              f'<rect width="{width:g}" height="{height:g}" fill="#ffffff"/>',
-             "<defs>" + "".join(
-                 f'<marker id="{prefix}{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-                 f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
-                 for name, colour in (("arrow", palette.EDGE), ("blocked", palette.BLOCKED_EDGE))) + "</defs>"]
+             _markers(prefix)]
     if graph.title:
         parts.append(f'<text class="title" x="{MARGIN}" y="{MARGIN + 14}" font-size="15" font-weight="bold" '
                      f'fill="{palette.TEXT}">{xml(graph.title)}</text>')
