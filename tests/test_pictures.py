@@ -124,10 +124,15 @@ EDGE_LINE = re.compile(r"  ([a-z][a-z0-9]*) (-->|==>|-\.->\|no traffic\|) ([a-z]
 STYLE_LINE = re.compile(r"  (classDef [a-z]+ [a-z0-9:#,. -]+|class [a-z0-9,]+ [a-z]+)")
 
 
+NAMED = {name: ch for ch, name in mermaid.NAMES.items()} | {"ZeroWidthSpace": "\u200b"}
+
+
 def decode(label: str) -> list[str]:
     """The text of each line of a label, as Mermaid prints it (the zero-width space after a backslash dropped)."""
-    return [re.sub(r"#(\d+);", lambda m: chr(int(m.group(1))), part).replace("\\\u200b", "\\")
-            for part in label.split("<br/>")]
+    def one(match: re.Match) -> str:
+        code = match.group(1)
+        return chr(int(code)) if code.isdigit() else NAMED[code]
+    return [re.sub(r"#(\d+|[A-Za-z]+);", one, part).replace("\\\u200b", "\\") for part in label.split("<br/>")]
 
 
 def test_mermaid_labels_of_hostile_text_decode_to_exactly_that_text_and_hold_no_syntax():
@@ -144,7 +149,9 @@ def test_mermaid_labels_of_hostile_text_decode_to_exactly_that_text_and_hold_no_
     assert set(labels) == {n.id for n in picture.nodes}
     for node in picture.nodes:
         label = labels[node.id]
-        assert re.fullmatch(r"[A-Za-z0-9 .,:/_=+()@#;<>-]*", label), label
+        assert re.fullmatch(r"[A-Za-z0-9 ,/=+()#;<>-]*", label), label
+        ascii_text = all(visible(t).isascii() for t in (node.title, *node.lines))
+        assert not (ascii_text and re.search(r"#\d", label)), label  # ASCII never reads as `#<digit>`
         assert not set(label.replace("<br/>", "")) & set("<>\"%`[]{}|&\n"), label
         assert decode(label) == [visible(t) for t in (node.title, *node.lines)] + (
             [node.mark.value.upper()] if node.mark is not Mark.NONE else [])
@@ -154,7 +161,7 @@ def test_mermaid_labels_of_hostile_text_decode_to_exactly_that_text_and_hold_no_
 @pytest.mark.parametrize("text", HOSTILE)
 def test_mermaid_escape_keeps_only_safe_characters(text):
     escaped = mermaid.escape(text)
-    assert re.fullmatch(r"([A-Za-z0-9 .,:/_=+()@-]|#\d+;)*", escaped)
+    assert re.fullmatch(r"([A-Za-z0-9 ,/=+()-]|#\d+;|#[A-Za-z]+;)*", escaped)
     assert decode(escaped) == [visible(text)]
 
 
@@ -285,3 +292,30 @@ def test_graph_base_highlights_the_routes_that_change_from_a_git_revision(tmp_pa
     assert follower and follower.group(1) in changed_nodes
     assert not re.search(r'"GET /leader<br/>id leader<br/>CHANGED"', result.stdout)
     assert git(repo, "status", "--porcelain").stdout == b" M routes.yaml\n"  # read, nothing else written
+
+
+# -- the review's picture ---------------------------------------------------------------------------------------
+
+
+def test_diff_markdown_draws_the_routes_that_change_under_the_table(tmp_path):
+    base = ROOT / "examples" / "http-static.yaml"
+    head = tmp_path / "routes.yaml"
+    head.write_text(base.read_text().replace('filter: {leader: "false"}', "filter: {zone: b}"))
+    result = run_main("diff", str(base), str(head), "--format", "markdown")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    table, fence = text.index("| route | change |"), text.index("```mermaid\n")
+    assert table < fence < text.index("<details>")
+    block = text[fence:text.index("```\n", fence + 3) + 4]
+    assert block == mermaid.fenced(graph.of_change(graph.paths_of(model_of(str(base))),
+                                                   graph.paths_of(model_of(str(head))), {"follower": Mark.CHANGED}))
+    assert '["GET /follower<br/>id follower<br/>CHANGED"]' in block and "GET /leader" not in block
+    assert re.search(r'(s\d)\[\("kv<br/>filter zone=b<br/>\(reached after the change\)"\)\]', block)
+    old = re.search(r'(s\d)\[\("kv<br/>filter leader=false<br/>\(reached before the change\)"\)\]', block)
+    assert old and f"-.->|before| {old.group(1)}" in block
+
+
+def test_diff_text_and_an_unchanged_diff_draw_nothing():
+    assert "mermaid" not in run_main("diff", "routes.yaml", "examples/http-static.yaml").stdout
+    same = run_main("diff", "routes.yaml", "routes.yaml", "--format", "markdown")
+    assert same.returncode == 0 and "mermaid" not in same.stdout

@@ -43,8 +43,16 @@ def run_diff(base_spec: str, head_spec: str, fmt: str, environment: str | None =
             print(f"{visible(spec)}: invalid; no summary", file=sys.stderr)
             return INVALID
         models.append(model)
-    sys.stdout.write(render(diff_models(models[0], models[1], f"{base_spec} -> {head_spec}"), fmt))
+    summary = diff_models(models[0], models[1], f"{base_spec} -> {head_spec}")
+    sys.stdout.write(render(summary, fmt, _picture(models[0], models[1], summary) if fmt == "markdown" else ""))
     return OK
+
+
+def _picture(base, head, summary) -> str:
+    """The Mermaid picture of the routes that change, for under the Markdown table."""
+    from ..pictures import graph, mermaid
+    marks = {c.route_id: graph.Mark(c.kind) for c in summary.routes}
+    return mermaid.fenced(graph.of_change(graph.paths_of(base), graph.paths_of(head), marks)) if marks else ""
 
 
 def run_summarize_plan(path: str, fmt: str) -> int:

@@ -66,6 +66,7 @@ class Edge:
     target: str
     mark: Mark = Mark.NONE
     blocked: bool = False  # the instance matches the filter but its health keeps requests away
+    before: bool = False  # where a changed route went before the change
 
 
 @dataclass(frozen=True)
@@ -168,14 +169,16 @@ STATIC_NONE = "none in routes.yaml; --live reads Cloud Map"
 
 def build(paths: Iterable[RoutePath], instances: Optional[Mapping[str, Sequence[Instance]]] = None,
           marks: Optional[Mapping[str, Mark]] = None, title: str = "",
-          notes: Optional[Mapping[str, str]] = None) -> Graph:
+          notes: Optional[Mapping[str, str]] = None, before: Optional[Mapping[str, RoutePath]] = None) -> Graph:
     """The graph of these routes. `instances` by service key (None: draw no instance column; a service missing
     from it or with none gets a `no instance known` node, saying why from `notes` by service key, else that
-    routes.yaml lists none); `marks` by route id highlight what a change touches."""
+    routes.yaml lists none); `marks` by route id highlight what a change touches; `before` by route id: a changed
+    route as it was, whose earlier service + filter is drawn too (marked removed) when it is another."""
     paths, marks = sorted(paths, key=lambda p: (p.key, p.id)), marks or {}
+    earlier = {p.id: before[p.id] for p in paths if before and p.id in before and _target(before[p.id]) != _target(p)}
     nodes: list[Node] = []
     edges: list[Edge] = []
-    services = _service_nodes(paths, marks)
+    services = _service_nodes(paths, marks, list(earlier.values()))
     for n, path in enumerate(paths):
         mark = marks.get(path.id, Mark.NONE)
         chain = [Node(f"r{n}", Stage.ROUTE, path.key, (f"id {path.id}",), mark, route=path.id),
@@ -183,8 +186,10 @@ def build(paths: Iterable[RoutePath], instances: Optional[Mapping[str, Sequence[
                  Node(f"i{n}", Stage.INTEGRATION, "fan-out" if path.fan_out else "proxy", path.integration_lines,
                       mark, route=path.id)]
         nodes += chain
-        target = services[(path.service, path.filter)].id
-        edges += [Edge(a.id, b.id, mark) for a, b in zip(chain, chain[1:])] + [Edge(chain[-1].id, target, mark)]
+        edges += [Edge(a.id, b.id, mark) for a, b in zip(chain, chain[1:])]
+        edges.append(Edge(chain[-1].id, services[_target(path)].id, mark))
+        if path.id in earlier:
+            edges.append(Edge(chain[-1].id, services[_target(earlier[path.id])].id, Mark.REMOVED, before=True))
     nodes += services.values()
     if instances is not None:
         found, found_edges = _instance_nodes(paths, services, instances, notes or {})
@@ -193,12 +198,18 @@ def build(paths: Iterable[RoutePath], instances: Optional[Mapping[str, Sequence[
     return Graph(title, tuple(nodes), tuple(dict.fromkeys(edges)))
 
 
-def _service_nodes(paths: list[RoutePath], marks: Mapping[str, Mark]) -> dict[tuple, Node]:
-    """One node per (service, filter) the routes reach, in service then filter order; changed when a marked route
-    reaches it."""
+def _target(path: RoutePath) -> tuple:
+    return path.service, path.filter
+
+
+def _service_nodes(paths: list[RoutePath], marks: Mapping[str, Mark],
+                   earlier: Sequence[RoutePath] = ()) -> dict[tuple, Node]:
+    """One node per (service, filter) the routes reach, in service then filter order: changed when a marked route
+    reaches it, removed when only what changed routes reached before."""
     reached: dict[tuple, list[RoutePath]] = {}
-    for path in paths:
-        reached.setdefault((path.service, path.filter), []).append(path)
+    for path in [*paths, *earlier]:
+        reached.setdefault(_target(path), []).append(path)
+    now = {_target(p) for p in paths}
     out = {}
     for n, (key, by) in enumerate(sorted(reached.items(), key=lambda item: (item[0][0], item[0][1].pairs))):
         service, filter_ = key
@@ -206,7 +217,8 @@ def _service_nodes(paths: list[RoutePath], marks: Mapping[str, Mark]) -> dict[tu
         if by[0].service_name != service:
             lines.append(f"Cloud Map name {by[0].service_name}")
         marked = any(marks.get(p.id, Mark.NONE) is not Mark.NONE for p in by)
-        out[key] = Node(f"s{n}", Stage.SERVICE, service, tuple(lines), Mark.CHANGED if marked else Mark.NONE)
+        mark = Mark.REMOVED if key not in now else Mark.CHANGED if marked else Mark.NONE
+        out[key] = Node(f"s{n}", Stage.SERVICE, service, tuple(lines), mark)
     return out
 
 
@@ -255,6 +267,23 @@ _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 def printable(text: str) -> str:
     """Text as every picture prints it: control and invisible characters, and those XML cannot hold, as escapes."""
     return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", visible(text))
+
+
+def of_change(base: Sequence[RoutePath], head: Sequence[RoutePath], marks: Mapping[str, Mark],
+              title: str = "") -> Graph:
+    """The picture of a review: only the routes the change touches (head's side; removed ones as they were)."""
+    before = {p.id: p for p in base if marks.get(p.id) is Mark.CHANGED}
+    return build([p for p in compared(base, head, marks) if p.id in marks], marks=marks, title=title, before=before)
+
+
+def mark_note(node: Node) -> str:
+    """The words a marked node carries (a mark is never said in colour alone): on the route, what happened to it;
+    on a service + filter, whether the change reaches it or it was reached before; "" elsewhere."""
+    if node.mark is Mark.NONE or node.stage not in (Stage.ROUTE, Stage.SERVICE):
+        return ""
+    if node.stage is Stage.ROUTE:
+        return node.mark.value
+    return "reached before the change" if node.mark is Mark.REMOVED else "reached after the change"
 
 
 def shorten(text: str, limit: int = MAX_LINE) -> str:

@@ -24,7 +24,7 @@ from .graph import Graph, Mark, Stage
 from .svg import xml
 
 STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1a202c;
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#2d3748;
 background:#f7fafc;margin:0;padding:20px 28px}
 h1{font-size:20px;margin:0 0 4px}p.sub{color:#4a5568;margin:0 0 16px}
 .picture{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:8px;margin-bottom:20px}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .graph import Graph, Mark, Node, Stage, shorten
+from .graph import Graph, Node, Stage, mark_note, shorten
 
 FONT_SIZE = 12
 CHAR_WIDTH = 7.3  # DejaVu Sans Mono and other monospace faces advance 0.6 em; a little slack for bold
@@ -49,7 +49,8 @@ class Layout:
 
 
 def drawn_lines(node: Node) -> tuple[str, ...]:
-    mark = (f"\u25cf {node.mark.value}",) if node.mark is not Mark.NONE else ()
+    note = mark_note(node)
+    mark = (f"\u25cf {note}",) if note else ()
     return tuple(shorten(line) for line in (node.title, *node.lines, *mark))
 
 

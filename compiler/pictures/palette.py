@@ -4,7 +4,7 @@ colour alone."""
 
 from __future__ import annotations
 
-TEXT = "#1a202c"
+TEXT = "#2d3748"  # dark slate (also never reads as an issue reference `#1` around a diagram)
 MUTED = "#4a5568"
 EDGE = "#718096"
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from html import escape
 
 from . import palette
-from .graph import Edge, Graph, Mark, Node, Stage, printable
+from .graph import Edge, Graph, Mark, Node, Stage, mark_note, printable
 from .layout import CHAR_WIDTH, FONT_SIZE, HEADING, LINE_HEIGHT, MARGIN, PAD_X, PAD_Y, Box, Layout, layout
 
 FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
@@ -54,8 +54,9 @@ def _node(box: Box, prefix: str) -> str:
            f'fill="{fill}" stroke="{stroke}" stroke-width="{width}"{dashed}/>']
     for i, line in enumerate(box.lines):
         y = box.y + PAD_Y + (i + 0.75) * LINE_HEIGHT
-        weight = ' font-weight="bold"' if i == 0 or (node.mark is not Mark.NONE and i == len(box.lines) - 1) else ""
-        colour = stroke if node.mark is not Mark.NONE and i == len(box.lines) - 1 else palette.TEXT
+        noted = bool(mark_note(node)) and i == len(box.lines) - 1
+        weight = ' font-weight="bold"' if i == 0 or noted else ""
+        colour = stroke if noted else palette.TEXT
         out.append(f'<text x="{box.x + PAD_X:g}" y="{y:g}" fill="{colour}"{weight}>{xml(line)}</text>')
     out.append("</g>")
     return "\n".join(out)
@@ -68,7 +69,7 @@ def _edge(edge: Edge, boxes: dict[str, Box], prefix: str) -> str:
     marked = edge.mark is not Mark.NONE
     colour = palette.BLOCKED_EDGE if edge.blocked else palette.NODES[edge.mark.value][1] if marked else palette.EDGE
     kind = " blocked" if edge.blocked else f" {edge.mark.value}" if marked else ""
-    dashed = ' stroke-dasharray="5 4"' if edge.blocked else ""
+    dashed = ' stroke-dasharray="5 4"' if edge.blocked or edge.before else ""
     marker = "blocked" if edge.blocked else edge.mark.value if marked else "arrow"
     return (f'<path class="edge{kind}" data-from="{prefix}{edge.source}" data-to="{prefix}{edge.target}" '
             f'd="M{x1:g},{y1:g} C{x1 + bend:g},{y1:g} {x2 - bend:g},{y2:g} {x2 - 2:g},{y2:g}" fill="none" '
