@@ -14,7 +14,6 @@ import pathlib
 
 import pytest
 
-from compiler.core.text import visible
 from compiler.pictures import graph, mermaid
 
 from .browser import FULL_SUITE, Browser, StaticServer
@@ -143,7 +142,7 @@ def test_mermaid_itself_draws_hostile_labels_as_the_text_they_are(browser, site,
     assert browser.evaluate("typeof window.__pwned") == "undefined"
     labels = browser.evaluate("Array.from(document.querySelectorAll('#out g.node'), g => [g.id, g.textContent])")
     assert len(labels) == len(picture.nodes)
-    expected = {n.id: "".join(visible(t) for t in (n.title, *n.lines)) for n in picture.nodes}
+    expected = {n.id: "".join(graph.printable(t) for t in (n.title, *n.lines)) for n in picture.nodes}
     for element_id, text in labels:
         node_id = next(i for i in expected if f"-{i}-" in element_id + "-")
         assert text.replace("\\\u200b", "\\") == expected[node_id], (element_id, text)

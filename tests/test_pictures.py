@@ -14,13 +14,14 @@ import pytest
 
 from compiler.core.text import visible
 from compiler.language import compile_file
-from compiler.pictures import graph, html as pages, mermaid, svg
+from compiler.pictures import graph, mermaid, svg
+from compiler.pictures import html as pages
 from compiler.pictures.graph import Instance, Mark, Stage
 from compiler.pictures.layout import layout
 
 from .conftest import ROOT
 from .helpers import git, git_repo, run_main
-from .hostile_pictures import HOSTILE, hostile_graph
+from .hostile_pictures import HOSTILE, hostile_graph, mermaid_text
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -124,17 +125,6 @@ EDGE_LINE = re.compile(r"  ([a-z][a-z0-9]*) (-->|==>|-\.->\|no traffic\|) ([a-z]
 STYLE_LINE = re.compile(r"  (classDef [a-z]+ [a-z0-9:#,. -]+|class [a-z0-9,]+ [a-z]+)")
 
 
-NAMED = {name: ch for ch, name in mermaid.NAMES.items()} | {"ZeroWidthSpace": "\u200b"}
-
-
-def decode(label: str) -> list[str]:
-    """The text of each line of a label, as Mermaid prints it (the zero-width space after a backslash dropped)."""
-    def one(match: re.Match) -> str:
-        code = match.group(1)
-        return chr(int(code)) if code.isdigit() else NAMED[code]
-    return [re.sub(r"#(\d+|[A-Za-z]+);", one, part).replace("\\\u200b", "\\") for part in label.split("<br/>")]
-
-
 def test_mermaid_labels_of_hostile_text_decode_to_exactly_that_text_and_hold_no_syntax():
     picture = hostile_graph()
     text = mermaid.render(picture)
@@ -150,10 +140,10 @@ def test_mermaid_labels_of_hostile_text_decode_to_exactly_that_text_and_hold_no_
     for node in picture.nodes:
         label = labels[node.id]
         assert re.fullmatch(r"[A-Za-z0-9 ,/=+()#;<>-]*", label), label
-        ascii_text = all(visible(t).isascii() for t in (node.title, *node.lines))
+        ascii_text = all(graph.printable(t).isascii() for t in (node.title, *node.lines))
         assert not (ascii_text and re.search(r"#\d", label)), label  # ASCII never reads as `#<digit>`
         assert not set(label.replace("<br/>", "")) & set("<>\"%`[]{}|&\n"), label
-        assert decode(label) == [visible(t) for t in (node.title, *node.lines)] + (
+        assert mermaid_text(label) == [graph.printable(t) for t in (node.title, *node.lines)] + (
             [node.mark.value.upper()] if node.mark is not Mark.NONE else [])
     assert sum(bool(EDGE_LINE.fullmatch(line)) for line in lines) == len(picture.edges)
 
@@ -162,7 +152,7 @@ def test_mermaid_labels_of_hostile_text_decode_to_exactly_that_text_and_hold_no_
 def test_mermaid_escape_keeps_only_safe_characters(text):
     escaped = mermaid.escape(text)
     assert re.fullmatch(r"([A-Za-z0-9 ,/=+()-]|#\d+;|#[A-Za-z]+;)*", escaped)
-    assert decode(escaped) == [visible(text)]
+    assert mermaid_text(escaped) == [graph.printable(text)]
 
 
 def test_the_fence_is_a_mermaid_code_block():

@@ -6,24 +6,23 @@ the entity code: "Entity codes to escape characters ... Numbers given are base 1
 is not a letter, a digit, a space or one of `,/-=+()` is written as its code, so a label cannot close its
 quotes (`"`), its shape (`]`), start an edge (`-->` needs `>`), a comment or a directive (`%%`, `%%{init}%%`), a
 Markdown string (a backtick), an HTML tag or entity (`<`, `&`), or a `click` statement (a statement starts only
-after a line break, and line breaks are written as codes too, after `visible` has shown control characters as
-escapes). Node ids are the graph's own (`r0`, `s1`), never user text. The one markup a label holds is the `<br/>`
+after a line break, and line breaks are written as codes too, after `graph.printable` has shown control characters
+as escapes). Node ids are the graph's own (`r0`, `s1`), never user text. The one markup a label holds is the `<br/>`
 this module writes between lines. Nor does a label hold anything GitHub would read as a mention, a link or an
 emphasis if it ever rendered the text outside the diagram (`@`, `.`, `:`, `_`, `*`, `~`, `$` are codes too), so a
 review comment is as inert inside its picture as in its table (tests/test_review_hardening.py).
 
 Mermaid also reads a backslash followed by `n` as a line break, even when the backslash is written as its code
 (seen with mermaid 12.3 in Chromium: `line#92;nclick` draws two lines), so a backslash is followed by a zero-width
-space: `\n` from `visible` stays the two characters it is.
+space: `\n` from `printable` stays the two characters it is.
 """
 
 from __future__ import annotations
 
 import re
 
-from ..core.text import visible
 from . import palette
-from .graph import Edge, Graph, Mark, Node, Stage, mark_note
+from .graph import Edge, Graph, Mark, Node, Stage, mark_note, printable
 
 _SAFE = re.compile(r"[A-Za-z0-9 ,/=+()-]")
 _SHAPES = {Stage.ROUTE: ('["', '"]'), Stage.AUTHORIZATION: ('{{"', '"}}'), Stage.INTEGRATION: ('[["', '"]]'),
@@ -56,7 +55,7 @@ def _code(ch: str) -> str:
 
 def escape(text: str) -> str:
     """Text for inside a quoted Mermaid label: safe characters as they are, every other one as its entity code."""
-    return "".join(ch if _SAFE.fullmatch(ch) else _code(ch) for ch in visible(text))
+    return "".join(ch if _SAFE.fullmatch(ch) else _code(ch) for ch in printable(text))
 
 
 def label(node: Node) -> str:
