@@ -309,3 +309,67 @@ def test_diff_text_and_an_unchanged_diff_draw_nothing():
     assert "mermaid" not in run_main("diff", "routes.yaml", "examples/http-static.yaml").stdout
     same = run_main("diff", "routes.yaml", "routes.yaml", "--format", "markdown")
     assert same.returncode == 0 and "mermaid" not in same.stdout
+
+
+def plan_picture(case: str) -> str:
+    result = run_main("summarize-plan", f"tests/review/plans/{case}.json", "--format", "markdown")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.index("| route | change |") < text.index("```mermaid\n") < text.index("<details>")
+    return text[text.index("```mermaid\n"):]
+
+
+def labels(block: str) -> dict[str, str]:
+    return {node: "<br/>".join(mermaid_text(label)) for node, label in re.findall(r'^  ([a-z]\d+)\S*?"(.*)"', block,
+                                                                                     re.M)}
+
+
+def test_summarize_plan_draws_a_changed_filter_before_and_after():
+    block = plan_picture("filter-changed")
+    found = labels(block)
+    assert found["r0"] == "GET /follower<br/>id follower<br/>CHANGED"
+    assert found["a0"] == "jwt cjiyrvnr<br/>scopes raft/admin"  # the authorizer is not in the plan: its id
+    old = next(n for n, t in found.items() if t == "raft<br/>filter leader=false<br/>(reached before the change)")
+    new = next(n for n, t in found.items() if t == "raft<br/>filter leader=no<br/>(reached after the change)")
+    assert f"  i0 ==> {new}" in block and f"  i0 -.->|before| {old}" in block
+
+
+def test_summarize_plan_draws_a_removed_route_as_it_was_and_an_added_one_as_it_will_be():
+    removed = labels(plan_picture("route-removed"))
+    assert removed["r0"] == "GET /follower<br/>id follower<br/>REMOVED"
+    assert "raft<br/>filter leader=false<br/>(reached before the change)" in removed.values()
+    added = labels(plan_picture("route-added"))
+    assert added["r0"] == "DELETE /leader<br/>id drop_leader<br/>ADDED"
+    assert "raft<br/>filter leader=true<br/>(reached after the change)" in added.values()
+
+
+def test_summarize_plan_names_a_fan_out_service_by_its_address_like_a_proxy():
+    found = labels(plan_picture("service-name"))
+    reload = next(n for n, t in found.items() if t.startswith("POST /admin/reload"))
+    assert found["i" + reload[1:]].startswith("fan-out")
+    assert not any(t.startswith("raft-v2") for t in found.values())  # the renamed Cloud Map service is still `raft`
+
+
+@pytest.mark.parametrize("wrong", [5, "text", {"a": 1}, None, True])
+def test_the_plan_picture_draws_values_of_an_unexpected_shape_as_absent(wrong):
+    """A plan's values are untrusted (summarize-plan checks the ones its table reads, not these): a number, string
+    or object where another shape was expected is drawn as not known, never raises."""
+    import json
+
+    from compiler.pictures.planned import UNKNOWN, plan_graph
+
+    plan = json.loads(open("tests/review/plans/service-name.json").read())
+    spoiled_keys = ("authorization_scopes", "environment", "references", "resources", "variables", "integration_uri",
+                    "timeout_milliseconds", "route_key", "resource_changes", "expressions", "authorizer_id")
+
+    def spoil(value):
+        if isinstance(value, dict):
+            return {k: wrong if k in spoiled_keys else spoil(v) for k, v in value.items()}
+        return [spoil(v) for v in value] if isinstance(value, list) else value
+
+    assert mermaid.render(plan_graph(spoil(plan), [("reload", "changed")]))  # nothing readable, nothing raised
+    plan["resource_changes"] = spoil(plan["resource_changes"])
+    plan["configuration"] = spoil(plan["configuration"])
+    drawn = "\n".join("\n".join(mermaid_text(label)) for label in re.findall(r'"(.*)"', mermaid.render(
+        plan_graph(plan, [("reload", "changed")]))))
+    assert UNKNOWN in drawn

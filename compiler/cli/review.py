@@ -72,5 +72,13 @@ def run_summarize_plan(path: str, fmt: str) -> int:
         listed = ", ".join(f"{visible(c.address)} ({c.action})" for c in summary.unmanaged)
         warning(f"{visible(path)}: {len(summary.unmanaged)} resource(s) in the plan are not of a type "
                 f"cloudmap-routes manages; the summary does not describe them: {listed}")
-    sys.stdout.write(render(summary, fmt))
+    sys.stdout.write(render(summary, fmt, _plan_picture(plan, summary) if fmt == "markdown" else ""))
     return OK
+
+
+def _plan_picture(plan, summary) -> str:
+    """The Mermaid picture of the routes the plan changes, for under the Markdown table."""
+    from ..pictures import mermaid
+    from ..pictures.planned import plan_graph
+    changes = [(c.route_id, c.kind) for c in summary.routes]
+    return mermaid.fenced(plan_graph(plan, changes)) if changes else ""

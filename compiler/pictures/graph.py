@@ -209,7 +209,7 @@ def _service_nodes(paths: list[RoutePath], marks: Mapping[str, Mark],
     reached: dict[tuple, list[RoutePath]] = {}
     for path in [*paths, *earlier]:
         reached.setdefault(_target(path), []).append(path)
-    now = {_target(p) for p in paths}
+    now = {_target(p) for p in paths if marks.get(p.id) is not Mark.REMOVED}
     out = {}
     for n, (key, by) in enumerate(sorted(reached.items(), key=lambda item: (item[0][0], item[0][1].pairs))):
         service, filter_ = key
