@@ -13,10 +13,15 @@ CDKTF_CLI_STAMP   := .cdktf-cli/.installed-$(CDKTF_CLI_VERSION)
 # pytest-xdist over every core; tests that share a module's (or class's) fixtures stay on one worker, the heaviest
 # start first (tests/conftest.py), in that order (--no-loadscope-reorder).
 XDIST := -n auto --dist loadgroup --no-loadscope-reorder
+# The page tests (tests/test_pages.py) run Debian's headless Chromium, and render Mermaid with mermaid's own
+# bundle: one file of the npm package, unpacked from `npm pack` and checked against its pinned digest.
+MERMAID_VERSION := 12.3.0
+MERMAID_SHA256  := 336df803d87a38b70a01e736e666c8f7601d2ce42f5e47c8fafe5d721074b9a3
+MERMAID_JS      := .mermaid/mermaid-$(MERMAID_VERSION).min.js
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: synth check test test-fast snapshots bench clean deploy-local provider-schema
+.PHONY: synth check test test-fast snapshots bench clean deploy-local provider-schema chromium
 
 synth: $(VENV)/.runtime
 	$(PY) main.py synth routes.yaml
@@ -25,7 +30,7 @@ check: $(VENV)/.runtime
 	$(PY) main.py check routes.yaml
 
 # CLOUDMAP_ROUTES_FULL_SUITE=1: a test whose tool (terraform, the cdktf CLI, checkov) is missing fails, not skips.
-test: $(VENV)/.dev $(CDKTF_CLI_STAMP) .venv-checkov/.installed
+test: $(VENV)/.dev $(CDKTF_CLI_STAMP) .venv-checkov/.installed chromium $(MERMAID_JS)
 	CLOUDMAP_ROUTES_FULL_SUITE=1 $(PY) -m pytest $(XDIST)
 
 # Everything that needs neither terraform nor the local AWS (the `terraform` and `localaws` markers).
@@ -73,5 +78,16 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
 	npm install --prefix .cdktf-cli --no-audit --no-fund --loglevel=error cdktf-cli@$(CDKTF_CLI_VERSION)
 	touch $@
 
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends chromium fonts-dejavu-core; }
+
+$(MERMAID_JS):
+	rm -rf .mermaid/package && mkdir -p .mermaid
+	cd .mermaid && npm pack --silent mermaid@$(MERMAID_VERSION) >/dev/null && \
+		tar -xzf mermaid-$(MERMAID_VERSION).tgz package/dist/mermaid.min.js && rm mermaid-$(MERMAID_VERSION).tgz
+	echo "$(MERMAID_SHA256)  .mermaid/package/dist/mermaid.min.js" | sha256sum --check --quiet
+	mv .mermaid/package/dist/mermaid.min.js $@ && rm -rf .mermaid/package
+
 clean:
-	rm -rf $(VENV) .venv-checkov .cdktf-cli cdktf.out .pytest_cache .hypothesis .local-aws
+	rm -rf $(VENV) .venv-checkov .cdktf-cli .mermaid cdktf.out .pytest_cache .hypothesis .local-aws

@@ -13,6 +13,7 @@ Packages by role; data flows one way, and each package imports only the packages
     adopt      import: AWS -> routes.yaml + Terraform import blocks                      core, language, terraform,
                                                                                          handlers.settings
     localaws   `local up`: moto's server on loopback, strict as AWS, and a deploy into it  core, language, terraform
+    pictures   the routing drawn: Mermaid, SVG, HTML pages (pure; instances as data)    core, language, reach
     cli        the shell: arguments, printing, exit codes                                any, lazily
 
 Only terraform.emit, terraform.bindings and terraform.synth import cdktf/jsii, and only when the CDKTF engine runs.

@@ -17,12 +17,12 @@ import argparse
 import sys
 from typing import Sequence
 
-from . import adopt, check, init, live, local, review, synth
+from . import adopt, check, graph, init, live, local, review, synth
 from .common import CONSOLE_PROG, INTERRUPTED, PROG, USAGE, configure, prog, set_prog
 from .version import VersionAction
 
 COMMANDS = (init.add_init, check.add_check, synth.add_synth, local.add_local, adopt.add_import, review.add_diff,
-            review.add_summarize_plan, live.add_status, live.add_serve)
+            review.add_summarize_plan, live.add_status, live.add_serve, graph.add_graph)
 
 
 def parser() -> argparse.ArgumentParser:

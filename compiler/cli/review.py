@@ -65,8 +65,15 @@ def run_diff(base_spec: str, head_spec: str, fmt: str, environment: str | None =
         models.append(model)
         found.append(findings(diagnostics, version_text(spec)))
     summary = diff_models(models[0], models[1], f"{base_spec} -> {head_spec}", (found[0], found[1]))
-    sys.stdout.write(render(summary, fmt))
+    sys.stdout.write(render(summary, fmt, _picture(models[0], models[1], summary) if fmt == "markdown" else ""))
     return OK
+
+
+def _picture(base, head, summary) -> str:
+    """The Mermaid picture of the routes that change, for under the Markdown table."""
+    from ..pictures import graph, mermaid
+    marks = {c.route_id: graph.Mark(c.kind) for c in summary.routes}
+    return mermaid.fenced(graph.of_change(graph.paths_of(base), graph.paths_of(head), marks)) if marks else ""
 
 
 def run_summarize_plan(path: str, fmt: str, file: str | None = None, environment: str | None = None) -> int:
@@ -94,5 +101,13 @@ def run_summarize_plan(path: str, fmt: str, file: str | None = None, environment
         listed = ", ".join(f"{visible(c.address)} ({c.action})" for c in summary.unmanaged)
         warning(f"{visible(path)}: {len(summary.unmanaged)} resource(s) in the plan are not of a type "
                 f"cloudmap-routes manages; the summary does not describe them: {listed}")
-    sys.stdout.write(render(summary, fmt))
+    sys.stdout.write(render(summary, fmt, _plan_picture(plan, summary) if fmt == "markdown" else ""))
     return OK
+
+
+def _plan_picture(plan, summary) -> str:
+    """The Mermaid picture of the routes the plan changes, for under the Markdown table."""
+    from ..pictures import mermaid
+    from ..pictures.planned import plan_graph
+    changes = [(c.route_id, c.kind) for c in summary.routes]
+    return mermaid.fenced(plan_graph(plan, changes)) if changes else ""

@@ -32,7 +32,8 @@ def _finalize_text(value: Any) -> str:
     return visible(str(value))
 
 
-def render(summary: Summary, fmt: str) -> str:
+def render(summary: Summary, fmt: str, picture: str = "") -> str:
+    """`picture`: Markdown of its own (a ```mermaid block, compiler.pictures), printed under the route table."""
     import jinja2
 
     as_markdown = fmt == "markdown"
@@ -40,4 +41,4 @@ def render(summary: Summary, fmt: str) -> str:
                              lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
                              finalize=_finalize_markdown if as_markdown else _finalize_text)
     env.filters["code"] = _code if as_markdown else str
-    return env.get_template(f"summary.{'md' if as_markdown else 'txt'}.j2").render(s=summary)
+    return env.get_template(f"summary.{'md' if as_markdown else 'txt'}.j2").render(s=summary, picture=_Rendered(picture))
