@@ -328,8 +328,5 @@ def test_serve_answers_as_the_description_says(world):
     assert world.disagreements["serve"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="serve checks only that an Authorization header is present, for every kind "
-                   "of authorizer (issue 17, serve part: another engineer makes serve run the allow-list handler on "
-                   "the caller's address through reach.authorization_of); remove this mark when that is merged")
 def test_serve_enforces_the_allow_list_as_the_description_says(world):
     assert world.disagreements["serve (allow-list)"] == []

@@ -51,6 +51,7 @@ def test_terraform_validate_accepts_the_ecs_root(tmp_path):
 
 
 @pytest.mark.localaws
+@pytest.mark.terraform  # it runs terraform (the guard in tests/conftest.py stubs it for unmarked tests)
 @needs_terraform
 def test_the_ecs_root_applies_on_the_local_aws_with_the_stacks_registry(tmp_path):
     from .localaws import LocalAccount, LocalStack, MotoServer

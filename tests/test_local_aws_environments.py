@@ -19,7 +19,7 @@ from compiler.language import compile_stacks_text
 from .conftest import ROOT
 from .terraform import Terraform, available, terraform_env
 
-pytestmark = [pytest.mark.localaws,
+pytestmark = [pytest.mark.localaws, pytest.mark.terraform,
               pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
 
 REGION = "eu-west-1"

@@ -15,7 +15,7 @@ from .localaws import DEFAULT_REGION, LocalAccount, LocalStack, MotoServer
 from .synthesis import model_of
 from .terraform import available, terraform_env
 
-pytestmark = [pytest.mark.localaws,
+pytestmark = [pytest.mark.localaws, pytest.mark.terraform,
               pytest.mark.skipif(not available(), reason="terraform is not on PATH (README: Terraform is required)")]
 
 

@@ -137,6 +137,7 @@ def test_down_never_signals_a_process_whose_pid_was_reused(tmp_path):
 # --- with a local AWS ------------------------------------------------------------------------------------------------
 
 @pytest.mark.localaws
+@pytest.mark.terraform  # it runs terraform (the guard in tests/conftest.py stubs it for unmarked tests)
 @needs_terraform
 def test_foreground_up_deploys_prints_the_exports_and_sigterm_stops_everything(tmp_path):
     folder = project(tmp_path)
@@ -175,6 +176,7 @@ def test_foreground_up_deploys_prints_the_exports_and_sigterm_stops_everything(t
 
 
 @pytest.mark.localaws
+@pytest.mark.terraform  # it runs terraform (the guard in tests/conftest.py stubs it for unmarked tests)
 @needs_terraform
 def test_local_down_stops_a_foreground_up(tmp_path):
     folder = project(tmp_path)
@@ -198,6 +200,7 @@ def until_applying(up: subprocess.Popen, folder: pathlib.Path) -> tuple[int, lis
 
 
 @pytest.mark.localaws
+@pytest.mark.terraform  # it runs terraform (the guard in tests/conftest.py stubs it for unmarked tests)
 @needs_terraform
 def test_ctrl_c_while_terraform_applies_stops_terraform_and_the_local_aws(tmp_path):
     folder = project(tmp_path)
@@ -212,6 +215,7 @@ def test_ctrl_c_while_terraform_applies_stops_terraform_and_the_local_aws(tmp_pa
 
 
 @pytest.mark.localaws
+@pytest.mark.terraform  # it runs terraform (the guard in tests/conftest.py stubs it for unmarked tests)
 @needs_terraform
 @pytest.mark.parametrize("how", ["the process group (a CI timeout)", "up alone"])
 def test_sigkill_leaves_nothing_running(how, tmp_path):
@@ -231,6 +235,7 @@ def test_sigkill_leaves_nothing_running(how, tmp_path):
 
 
 @pytest.mark.localaws
+@pytest.mark.terraform  # it runs terraform (the guard in tests/conftest.py stubs it for unmarked tests)
 @needs_terraform
 def test_detached_up_returns_keeps_running_and_down_stops_it_with_progress_on_a_terminal(tmp_path):
     folder = project(tmp_path)

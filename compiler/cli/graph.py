@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import sys
 
-from .common import DEFAULT_FILE, INVALID, OK, USAGE, error, local_aws, warning
+from .common import DEFAULT_FILE, INVALID, OK, USAGE, add_command, error, local_aws, warning
 
 FORMATS = ("mermaid", "svg", "html")
 
 
 def add_graph(commands) -> None:
-    graph = commands.add_parser("graph", help="draw the routing: routes -> authorization -> integration -> service "
-                                "+ filter -> instances (Mermaid, SVG or HTML)")
+    graph = add_command(
+        commands, "graph", "draw the routing: routes -> authorization -> integration -> service + filter -> "
+        "instances (Mermaid, SVG or HTML)",
+        "Draw FILE's routing on stdout: each route, its authorization, its integration and the service and filter it "
+        "reaches. With --base, the routes that change are marked; with --live (or --local-aws), the instances "
+        "DiscoverInstances returns now are drawn under their service, with their health.",
+        ((OK, "drawn"), (INVALID, "FILE (or --base) is not valid routes.yaml"),
+         (USAGE, "bad arguments, a version that cannot be read, or a local AWS that is not on loopback")))
     graph.add_argument("file", nargs="?", default=DEFAULT_FILE, help="routes.yaml (a file, or a git REV:PATH)")
     graph.add_argument("--format", choices=FORMATS, default="mermaid",
                        help="mermaid (for GitHub comments and Markdown), svg, or a self-contained html page")

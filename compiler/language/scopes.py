@@ -73,10 +73,13 @@ def _network_claims(model: Model) -> Iterator[Claim]:
         yield Claim("security group", VPC, link.vpc_id or "", group.lower(), group, ("api", "name"))
         # One interface endpoint per service and VPC can have private DNS: the second is refused ("private-dns-
         # enabled cannot be set because there is already a conflicting DNS domain ... in the VPC").
-        service = f"com.amazonaws.{model.region or '<region>'}.data-servicediscovery"
-        yield Claim("interface VPC endpoint with private DNS", VPC, link.vpc_id or "", service, service,
-                    ("vpc_link", "cloud_map_access"), hint="let one environment create the endpoint and the other "
-                    "use it: vpc_link.cloud_map_access: existing_endpoint")
+        # A DNS namespace's function also needs the control API's (GetNamespace; terraform.plan._reads_http_name).
+        apis = ["data-servicediscovery"] + (["servicediscovery"] if model.namespace.type != "http" else [])
+        for api in apis:
+            service = f"com.amazonaws.{model.region or '<region>'}.{api}"
+            yield Claim("interface VPC endpoint with private DNS", VPC, link.vpc_id or "", service, service,
+                        ("vpc_link", "cloud_map_access"), hint="let one environment create the endpoints and the "
+                        "other use them: vpc_link.cloud_map_access: existing_endpoint")
 
 
 def _user_claims(model: Model) -> Iterator[Claim]:
