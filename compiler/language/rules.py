@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from ..core import names
 from ..core.diagnostics import Diagnostic, did_you_mean, loc_text
@@ -494,72 +494,87 @@ _RANGE_NAMES = {"0.0.0.0/8": "'this network'", "169.254.0.0/16": "link-local, wh
                 "224.0.0.0/4": "multicast", "240.0.0.0/4": "reserved, up to the broadcast address 255.255.255.255"}
 
 
+# What each kind of authorizer needs, and the options that belong to other kinds.
+AUTHORIZER_NEEDS = {"jwt": ("issuer", "audiences"), "lambda": ("function_arn",), "allowlist": ("cidrs",)}
+AUTHORIZER_REFUSES = {"jwt": ("function_arn", "result_ttl_seconds", "simple_responses", "cidrs"),
+                      "lambda": ("issuer", "audiences", "cidrs"),
+                      # The shipped handler reads the caller's address and answers {isAuthorized: bool}.
+                      "allowlist": ("issuer", "audiences", "function_arn", "identity_source", "simple_responses")}
+
+
 def check_authorization(ctx: Context) -> None:
+    """Each authorizer's options, then each route's authorization against what its authorizer can do."""
     authorizers = ctx.data.get("authorizers", {})
     for key, auth in authorizers.items():
-        at = ("authorizers", key)
-        if key in RESERVED_AUTHORIZATIONS:
-            ctx.report(at, "E310", f"authorizer key {key!r} is reserved: routes write {key!r} for "
-                       f"{'no authorization' if key == 'none' else 'IAM (SigV4) authorization'}",
-                       f"rename the authorizer, e.g. {key}_{auth.get('type', 'jwt') if isinstance(auth, dict) else 'jwt'}",
-                       at_key=True)
-        if not isinstance(auth, dict) or "type" not in auth:
-            continue
-        needs = {"jwt": ("issuer", "audiences"), "lambda": ("function_arn",), "allowlist": ("cidrs",)}[auth["type"]]
-        other = {"jwt": ("function_arn", "result_ttl_seconds", "simple_responses", "cidrs"),
-                 "lambda": ("issuer", "audiences", "cidrs"),
-                 # The shipped handler reads the caller's address and answers {isAuthorized: bool}.
-                 "allowlist": ("issuer", "audiences", "function_arn", "identity_source", "simple_responses"),
-                 }[auth["type"]]
-        for option in needs:
-            if option not in auth and at + (option,) not in ctx.source.keys:
-                ctx.report(at, "E202", f"{_a(auth['type'])} authorizer needs {option}", "", at_key=True)
-        for option in other:
-            if at + (option,) in ctx.source.keys:
-                ctx.report(at + (option,), "E310", f"{option} does not apply to {_a(auth['type'])} authorizer",
-                           "remove it", at_key=True)
-        for i, cidr in enumerate(auth.get("cidrs", []) if auth["type"] == "allowlist" else []):
-            if isinstance(cidr, str):
-                _check_cidr(ctx, at + ("cidrs", i), cidr)
-        issuer = auth.get("issuer")
-        if isinstance(issuer, str) and not re.match(JWT_ISSUER, issuer):
-            ctx.report(at + ("issuer",), "E204", f"JWT issuer {issuer!r} must be an https:// URL without blanks",
-                       "API Gateway fetches the issuer's keys over HTTPS: https://auth.example.com")
-        source = auth.get("identity_source")
-        if auth["type"] == "jwt" and isinstance(source, str) and not re.match(JWT_IDENTITY, source):
-            ctx.report(at + ("identity_source",), "E204", f"a JWT authorizer reads its token from one header or "
-                       f"query parameter; {source!r} is neither",
-                       "$request.header.Authorization or $request.querystring.token")
+        _check_authorizer(ctx, key, auth)
     default = ctx.data.get("api", {}).get("default_authorization", "none")
     usable = {k: a for k, a in authorizers.items()
               if isinstance(a, dict) and "type" in a and k not in RESERVED_AUTHORIZATIONS}
     for path, route in ctx.routes():
         name = route.get("authorization", default)
-        if name not in RESERVED_AUTHORIZATIONS and name not in usable:
-            continue  # undeclared (E302) or broken authorizer, reported elsewhere
-        auth = resolve_authorization(name, usable)
-        if route.get("scopes") and auth.kind == "allowlist":
-            ctx.report(path + ("scopes",), "E312", f"scopes need a JWT authorizer, and an HTTP API route has exactly "
-                       f"one authorizer: this route's is the allow-list {name!r}, which checks the caller's address, "
-                       "not a token", "to require both an address and a token, use authorization: iam on a role "
-                       "whose policy has an aws:SourceIp condition, or a lambda authorizer of your own that checks "
-                       "both; or drop scopes", at_key=True)
-        elif route.get("scopes") and auth.kind != "jwt":
-            kind = f" (a {auth.kind} authorizer)" if auth.authorizer else ""
-            ctx.report(path + ("scopes",), "E312", "scopes need a JWT authorizer",
-                       f"this route's authorization is {name!r}{kind}", at_key=True)
-        if route.get("public") and auth.required:
-            ctx.report(path + ("public",), "E310", f"public: true contradicts authorization {name!r}",
-                       "remove public, or set authorization: none", at_key=True)
-        if not auth.required and route.get("filter") and not route.get("public"):
-            ctx.report(path + ("filter",), "E313",
-                       f"route {route.get('route')!r} singles out instances (filter {AttributeFilter.of(route['filter'])}) "
-                       "and has no authorization; an HTTP API is on the internet",
-                       "add authorization: <authorizer> or iam, or say public: true if this is deliberate",
+        if name in RESERVED_AUTHORIZATIONS or name in usable:  # else undeclared (E302) or broken, reported elsewhere
+            _check_route_authorization(ctx, path, route, name, resolve_authorization(name, usable))
+
+
+def _check_authorizer(ctx: Context, key: str, auth: Any) -> None:
+    at = ("authorizers", key)
+    if key in RESERVED_AUTHORIZATIONS:
+        ctx.report(at, "E310", f"authorizer key {key!r} is reserved: routes write {key!r} for "
+                   f"{'no authorization' if key == 'none' else 'IAM (SigV4) authorization'}",
+                   f"rename the authorizer, e.g. {key}_{auth.get('type', 'jwt') if isinstance(auth, dict) else 'jwt'}",
+                   at_key=True)
+    if not isinstance(auth, dict) or "type" not in auth:
+        return
+    kind = auth["type"]
+    for option in AUTHORIZER_NEEDS[kind]:
+        if option not in auth and at + (option,) not in ctx.source.keys:
+            ctx.report(at, "E202", f"{_a(kind)} authorizer needs {option}", "", at_key=True)
+    for option in AUTHORIZER_REFUSES[kind]:
+        if at + (option,) in ctx.source.keys:
+            ctx.report(at + (option,), "E310", f"{option} does not apply to {_a(kind)} authorizer", "remove it",
                        at_key=True)
-        elif not auth.required and not route.get("public") and "route" in route:
-            ctx.report(path + ("route",), "W404", f"route {route['route']!r} has no authorization; anyone on the "
-                       "internet can call it", "add authorization, or public: true to silence this")
+    _check_authorizer_values(ctx, at, auth)
+
+
+def _check_authorizer_values(ctx: Context, at: Path, auth: dict) -> None:
+    for i, cidr in enumerate(auth.get("cidrs", []) if auth["type"] == "allowlist" else []):
+        if isinstance(cidr, str):
+            _check_cidr(ctx, at + ("cidrs", i), cidr)
+    issuer = auth.get("issuer")
+    if isinstance(issuer, str) and not re.match(JWT_ISSUER, issuer):
+        ctx.report(at + ("issuer",), "E204", f"JWT issuer {issuer!r} must be an https:// URL without blanks",
+                   "API Gateway fetches the issuer's keys over HTTPS: https://auth.example.com")
+    source = auth.get("identity_source")
+    if auth["type"] == "jwt" and isinstance(source, str) and not re.match(JWT_IDENTITY, source):
+        ctx.report(at + ("identity_source",), "E204", f"a JWT authorizer reads its token from one header or "
+                   f"query parameter; {source!r} is neither",
+                   "$request.header.Authorization or $request.querystring.token")
+
+
+def _check_route_authorization(ctx: Context, path: Path, route: dict, name: str, auth: Authorization) -> None:
+    """Scopes need a JWT authorizer; `public` must not contradict the authorization; an open route is flagged."""
+    if route.get("scopes") and auth.kind == "allowlist":
+        ctx.report(path + ("scopes",), "E312", f"scopes need a JWT authorizer, and an HTTP API route has exactly "
+                   f"one authorizer: this route's is the allow-list {name!r}, which checks the caller's address, "
+                   "not a token", "to require both an address and a token, use authorization: iam on a role "
+                   "whose policy has an aws:SourceIp condition, or a lambda authorizer of your own that checks "
+                   "both; or drop scopes", at_key=True)
+    elif route.get("scopes") and auth.kind != "jwt":
+        kind = f" (a {auth.kind} authorizer)" if auth.authorizer else ""
+        ctx.report(path + ("scopes",), "E312", "scopes need a JWT authorizer",
+                   f"this route's authorization is {name!r}{kind}", at_key=True)
+    if route.get("public") and auth.required:
+        ctx.report(path + ("public",), "E310", f"public: true contradicts authorization {name!r}",
+                   "remove public, or set authorization: none", at_key=True)
+    if not auth.required and route.get("filter") and not route.get("public"):
+        ctx.report(path + ("filter",), "E313",
+                   f"route {route.get('route')!r} singles out instances (filter {AttributeFilter.of(route['filter'])}) "
+                   "and has no authorization; an HTTP API is on the internet",
+                   "add authorization: <authorizer> or iam, or say public: true if this is deliberate",
+                   at_key=True)
+    elif not auth.required and not route.get("public") and "route" in route:
+        ctx.report(path + ("route",), "W404", f"route {route['route']!r} has no authorization; anyone on the "
+                   "internet can call it", "add authorization, or public: true to silence this")
 
 
 def _a(word: str) -> str:

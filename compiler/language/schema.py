@@ -355,56 +355,62 @@ def json_schema() -> dict:
 
 
 def _json(t: Type) -> dict:
-    if isinstance(t, Terraform) and t.overlay:  # `null` may remove any key: the merged result is what is checked
+    """The JSON Schema of one type (editors complete and check routes.yaml with it)."""
+    for kind, schema in _JSON_SCHEMAS:
+        if isinstance(t, kind):
+            return schema(t)
+    raise TypeError(f"no JSON Schema for {type(t).__name__}")
+
+
+def _set(out: dict, **entries: Any) -> dict:
+    """`out` with each entry whose value says something (not None, not empty, not 0/False)."""
+    out.update({k: v for k, v in entries.items() if v})
+    return out
+
+
+def _json_terraform(t: Terraform) -> dict:
+    if t.overlay:  # `null` may remove any key: the merged result is what is checked
         return {"type": "object"}
-    if isinstance(t, Terraform):
-        from ..terraform.overrides import json_schema  # the provider's arguments, less those routes.yaml owns
-        return json_schema(t.resource)
-    if isinstance(t, Str):
-        out: dict[str, Any] = {"type": "string"}
-        if t.enum:
-            out["enum"] = list(t.enum)
-        if t.pattern or t.json_pattern:
-            out["pattern"] = t.pattern or t.json_pattern
-        if t.max_len:
-            out["maxLength"] = t.max_len
-        if t.min_len and not t.enum:
-            out["minLength"] = t.min_len
-        return out
-    if isinstance(t, (Int, Number)):
-        out = {"type": "integer" if isinstance(t, Int) else "number"}
-        if isinstance(t, Int) and t.choices:
-            out["enum"] = list(t.choices)
-        if t.min is not None:
-            out["minimum"] = t.min
-        if t.max is not None:
-            out["maximum"] = t.max
-        return out
-    if isinstance(t, Bool):
-        return {"type": "boolean"}
-    if isinstance(t, List):
-        out = {"type": "array", "items": _json(t.item)}
-        if t.min_items:
-            out["minItems"] = t.min_items
-        if t.max_items is not None:
-            out["maxItems"] = t.max_items
-        if t.unique:
-            out["uniqueItems"] = True
-        return out
-    if isinstance(t, Map):
-        values = _json(t.values)
-        if t.attribute_values:  # YAML authors write leader: true; we accept it with a warning
-            values = {"type": ["string", "boolean", "number"], "maxLength": 1024}
-            if isinstance(t.values, Str) and t.values.json_pattern:
-                values["pattern"] = t.values.json_pattern  # applies to strings only
-        if t.overlay:
-            values = {"anyOf": [values, {"type": "null"}]}
-        out = {"type": "object", "additionalProperties": values}
-        if t.key_pattern or t.json_key_pattern:
-            out["propertyNames"] = {"pattern": t.key_pattern or t.json_key_pattern}
-        if t.max_items is not None:
-            out["maxProperties"] = t.max_items
-        return out
+    from ..terraform.overrides import json_schema  # the provider's arguments, less those routes.yaml owns
+    return json_schema(t.resource)
+
+
+def _json_string(t: Str) -> dict:
+    return _set({"type": "string"}, enum=list(t.enum) if t.enum else None, pattern=t.pattern or t.json_pattern,
+                maxLength=t.max_len, minLength=t.min_len if not t.enum else None)
+
+
+def _json_number(t: Int | Number) -> dict:
+    out = _set({"type": "integer" if isinstance(t, Int) else "number"},
+               enum=list(t.choices) if isinstance(t, Int) and t.choices else None)
+    out.update({k: v for k, v in (("minimum", t.min), ("maximum", t.max)) if v is not None})  # 0 is a bound
+    return out
+
+
+def _json_list(t: List) -> dict:
+    out = _set({"type": "array", "items": _json(t.item)}, minItems=t.min_items)
+    if t.max_items is not None:
+        out["maxItems"] = t.max_items
+    return _set(out, uniqueItems=t.unique)
+
+
+def _json_map(t: Map) -> dict:
+    values = _json(t.values)
+    if t.attribute_values:  # YAML authors write leader: true; we accept it with a warning
+        values = {"type": ["string", "boolean", "number"], "maxLength": 1024}
+        if isinstance(t.values, Str) and t.values.json_pattern:
+            values["pattern"] = t.values.json_pattern  # applies to strings only
+    if t.overlay:
+        values = {"anyOf": [values, {"type": "null"}]}
+    out = {"type": "object", "additionalProperties": values}
+    if t.key_pattern or t.json_key_pattern:
+        out["propertyNames"] = {"pattern": t.key_pattern or t.json_key_pattern}
+    if t.max_items is not None:
+        out["maxProperties"] = t.max_items
+    return out
+
+
+def _json_object(t: Obj) -> dict:
     props = {}
     for name, f in t.fields.items():
         prop = _json(f.type)
@@ -414,11 +420,13 @@ def _json(t: Type) -> dict:
         if f.default is not None:
             prop["default"] = f.default
         props[name] = prop
-    out = {"type": "object", "additionalProperties": False, "properties": props}
     required = [n for n, f in t.fields.items() if f.required]
-    if required:
-        out["required"] = required
-    return out
+    return _set({"type": "object", "additionalProperties": False, "properties": props}, required=required)
+
+
+# In this order: the first kind a type is an instance of picks its schema.
+_JSON_SCHEMAS = ((Terraform, _json_terraform), (Str, _json_string), ((Int, Number), _json_number),
+                 (Bool, lambda t: {"type": "boolean"}), (List, _json_list), (Map, _json_map), (Obj, _json_object))
 
 
 def describe(t: Type) -> str:

@@ -48,115 +48,163 @@ INVALID = _Invalid()
 
 
 def _check(t: Type, value: Any, path: Path, source: SourceMap, problems: list[Diagnostic]) -> Any:
-    def report(code: str, message: str, hint: str = "", at_key: bool = False) -> _Invalid:
-        pos = source.key(path) if at_key else source.value(path)
-        problems.append(Diagnostic(pos.line, pos.col, code, message, hint, loc=loc_text(path)))
+    """`value` checked against `t` at `path`: the value with defaults filled in, or INVALID (problems appended)."""
+    return _checked(t, value, _Here(path, source, problems))
+
+
+@dataclass(frozen=True)
+class _Here:
+    """Where a value is checked: its path, the file's positions, and the problems found so far (shared)."""
+
+    path: Path
+    source: SourceMap
+    problems: list[Diagnostic]
+
+    @property
+    def name(self) -> str:
+        return _name(self.path)
+
+    def at(self, key: str | int) -> "_Here":
+        return _Here(self.path + (key,), self.source, self.problems)
+
+    def report(self, code: str, message: str, hint: str = "", at_key: bool = False) -> _Invalid:
+        pos = self.source.key(self.path) if at_key else self.source.value(self.path)
+        self.problems.append(Diagnostic(pos.line, pos.col, code, message, hint, loc=loc_text(self.path)))
         return INVALID
 
-    where = _name(path)
-    if isinstance(t, Terraform):  # checked against the provider's schema by compiler.language.overrides
-        if not isinstance(value, dict):
-            return report("E201", f"{where} must be a mapping of {t.resource} arguments, not {_kind(value)}",
-                          "write each argument on its own line: name: value")
-        return value
-    if isinstance(t, Obj):
-        if not isinstance(value, dict):
-            return report("E201", f"{where} must be a mapping, not {_kind(value)}", _mapping_hint(t, path))
-        out: dict[str, Any] = {}
-        for key in value:
-            if key not in t.fields:
-                pos = source.key(path + (key,))
-                problems.append(Diagnostic(pos.line, pos.col, "E200", f"unknown key {key!r} in {where}",
-                                           did_you_mean(key, t.fields), loc=loc_text(path + (key,))))
-        for name, field in t.fields.items():
-            if name in value:
-                checked = _check(field.type, value[name], path + (name,), source, problems)
-                if checked is not INVALID:
-                    out[name] = checked
-            elif field.required:
-                report("E202", f"{where} is missing the required key {name!r}",
-                       f"add it, for example: {name}: {flow(example(field.type))}")
-            elif field.default is not None:
-                out[name] = field.default
-        return out
-    if isinstance(t, List):
-        if not isinstance(value, list):
-            return report("E201", f"{where} must be a list, not {_kind(value)}", "write it as a YAML list: - item")
-        items = [_check(t.item, item, path + (i,), source, problems) for i, item in enumerate(value)]
-        if len(value) < t.min_items:
-            report("E206", f"{where} needs at least {t.min_items} item(s)")
-        if t.max_items is not None and len(value) > t.max_items:
-            report("E206", f"{where} has {len(value)} items; at most {t.max_items} are allowed")
-        if t.unique:
-            seen: set = set()
-            for i, item in enumerate(value):
-                if not isinstance(item, (str, int)):
-                    continue
-                if item in seen:
-                    pos = source.value(path + (i,))
-                    problems.append(Diagnostic(pos.line, pos.col, "E206", f"{item!r} is listed twice in {where}",
-                                               loc=loc_text(path + (i,))))
-                seen.add(item)
-        return [None if item is INVALID else item for item in items]
-    if isinstance(t, Map):
-        if not isinstance(value, dict):
-            return report("E201", f"{where} must be a mapping, not {_kind(value)}", "write it as key: value lines")
-        if t.max_items is not None and len(value) > t.max_items:
-            report("E206", f"{where} has {len(value)} entries; at most {t.max_items} are allowed")
-        out = {}
-        for key, item in value.items():
-            item_path = path + (key,)
-            if t.key_pattern and not _regex(t.key_pattern).match(key):
-                pos = source.key(item_path)
-                problems.append(Diagnostic(pos.line, pos.col, "E204", f"{key!r} is not a valid key in {where}",
-                                           f"keys must match {t.key_pattern}", loc=loc_text(item_path)))
-                continue
-            if t.attribute_values:
-                item = _attribute_value(item, item_path, source, problems)
-                if item is INVALID:
-                    continue
-            checked = _check(t.values, item, item_path, source, problems)
+
+def _checked(t: Type, value: Any, here: _Here) -> Any:
+    for kind, checker in _CHECKERS:
+        if isinstance(t, kind):
+            return checker(t, value, here)
+    raise TypeError(f"no check for {type(t).__name__}")
+
+
+def _terraform(t: Terraform, value: Any, here: _Here) -> Any:
+    """Checked against the provider's schema later, by compiler.language.overrides: here only its shape."""
+    if not isinstance(value, dict):
+        return here.report("E201", f"{here.name} must be a mapping of {t.resource} arguments, not {_kind(value)}",
+                           "write each argument on its own line: name: value")
+    return value
+
+
+def _object(t: Obj, value: Any, here: _Here) -> Any:
+    if not isinstance(value, dict):
+        return here.report("E201", f"{here.name} must be a mapping, not {_kind(value)}", _mapping_hint(t, here.path))
+    for key in value:
+        if key not in t.fields:
+            here.at(key).report("E200", f"unknown key {key!r} in {here.name}", did_you_mean(key, t.fields),
+                                at_key=True)
+    out: dict[str, Any] = {}
+    for name, field in t.fields.items():
+        if name in value:
+            checked = _checked(field.type, value[name], here.at(name))
             if checked is not INVALID:
-                out[key] = checked
-        return out
-    if isinstance(t, Bool):
-        if not isinstance(value, bool):
-            return report("E201", f"{where} must be true or false, not {_kind(value)}")
-        return value
-    if isinstance(t, (Int, Number)):
-        ok = isinstance(value, int) or (isinstance(t, Number) and isinstance(value, float))
-        if isinstance(value, bool) or not ok:
-            return report("E201", f"{where} must be {'an integer' if isinstance(t, Int) else 'a number'}, not {_kind(value)}")
-        if value != value or value in (float("inf"), float("-inf")):  # .nan / .inf: no service takes them
-            return report("E205", f"{where} is {value}; it must be a finite number between {t.min:g} and {t.max:g}")
-        if (t.min is not None and value < t.min) or (t.max is not None and value > t.max):
-            return report("E205", f"{where} is {value}; it must be between {t.min:g} and {t.max:g}")
-        if isinstance(t, Int) and t.choices and value not in t.choices:
-            closest = min(t.choices, key=lambda c: abs(c - value))
-            return report("E205", f"{where} is {value}; it must be one of {', '.join(map(str, t.choices))}",
-                          f"the closest allowed value is {closest}")
-        return value
-    assert isinstance(t, Str)
+                out[name] = checked
+        elif field.required:
+            here.report("E202", f"{here.name} is missing the required key {name!r}",
+                        f"add it, for example: {name}: {flow(example(field.type))}")
+        elif field.default is not None:
+            out[name] = field.default
+    return out
+
+
+def _list(t: List, value: Any, here: _Here) -> Any:
+    if not isinstance(value, list):
+        return here.report("E201", f"{here.name} must be a list, not {_kind(value)}", "write it as a YAML list: - item")
+    items = [_checked(t.item, item, here.at(i)) for i, item in enumerate(value)]
+    if len(value) < t.min_items:
+        here.report("E206", f"{here.name} needs at least {t.min_items} item(s)")
+    if t.max_items is not None and len(value) > t.max_items:
+        here.report("E206", f"{here.name} has {len(value)} items; at most {t.max_items} are allowed")
+    if t.unique:
+        _report_repeats(value, here)
+    return [None if item is INVALID else item for item in items]
+
+
+def _report_repeats(value: list, here: _Here) -> None:
+    seen: set = set()
+    for i, item in enumerate(value):
+        if not isinstance(item, (str, int)):
+            continue
+        if item in seen:
+            here.at(i).report("E206", f"{item!r} is listed twice in {here.name}")
+        seen.add(item)
+
+
+def _map(t: Map, value: Any, here: _Here) -> Any:
+    if not isinstance(value, dict):
+        return here.report("E201", f"{here.name} must be a mapping, not {_kind(value)}", "write it as key: value lines")
+    if t.max_items is not None and len(value) > t.max_items:
+        here.report("E206", f"{here.name} has {len(value)} entries; at most {t.max_items} are allowed")
+    out = {}
+    for key, item in value.items():
+        item_here = here.at(key)
+        if t.key_pattern and not _regex(t.key_pattern).match(key):
+            item_here.report("E204", f"{key!r} is not a valid key in {here.name}", f"keys must match {t.key_pattern}",
+                             at_key=True)
+            continue
+        if t.attribute_values:
+            item = _attribute_value(item, item_here.path, here.source, here.problems)
+            if item is INVALID:
+                continue
+        checked = _checked(t.values, item, item_here)
+        if checked is not INVALID:
+            out[key] = checked
+    return out
+
+
+def _bool(t: Bool, value: Any, here: _Here) -> Any:
+    if not isinstance(value, bool):
+        return here.report("E201", f"{here.name} must be true or false, not {_kind(value)}")
+    return value
+
+
+def _number(t: Int | Number, value: Any, here: _Here) -> Any:
+    where = here.name
+    ok = isinstance(value, int) or (isinstance(t, Number) and isinstance(value, float))
+    if isinstance(value, bool) or not ok:
+        return here.report("E201", f"{where} must be {'an integer' if isinstance(t, Int) else 'a number'}, "
+                           f"not {_kind(value)}")
+    if value != value or value in (float("inf"), float("-inf")):  # .nan / .inf: no service takes them
+        return here.report("E205", f"{where} is {value}; it must be a finite number between {t.min:g} and {t.max:g}")
+    if (t.min is not None and value < t.min) or (t.max is not None and value > t.max):
+        return here.report("E205", f"{where} is {value}; it must be between {t.min:g} and {t.max:g}")
+    if isinstance(t, Int) and t.choices and value not in t.choices:
+        closest = min(t.choices, key=lambda c: abs(c - value))
+        return here.report("E205", f"{where} is {value}; it must be one of {', '.join(map(str, t.choices))}",
+                           f"the closest allowed value is {closest}")
+    return value
+
+
+def _string(t: Str, value: Any, here: _Here) -> Any:
+    where = here.name
     if not isinstance(value, str):
-        scalar = source.scalars.get(path)
+        scalar = here.source.scalars.get(here.path)
         hint = f'quote it: "{scalar.text}"' if scalar and scalar.kind != "null" else ""
-        return report("E201", f"{where} must be a string, not {_kind(value)}", hint)
+        return here.report("E201", f"{where} must be a string, not {_kind(value)}", hint)
     if t.enum:
         if value not in t.enum:
-            return report("E203", f"{where} is {value!r}; it must be one of {', '.join(t.enum)}",
-                          did_you_mean(value, t.enum))
+            return here.report("E203", f"{where} is {value!r}; it must be one of {', '.join(t.enum)}",
+                               did_you_mean(value, t.enum))
         return value
     if len(value) < t.min_len:
-        return report("E204", f"{where} must not be empty")
+        return here.report("E204", f"{where} must not be empty")
     if t.max_len is not None and len(value) > t.max_len:
-        return report("E204", f"{where} is {len(value)} characters long; at most {t.max_len} are allowed")
-    if t.max_bytes is not None and len(value.encode("utf-8", "surrogatepass")) > t.max_bytes:
-        return report("E204", f"{where} is {len(value.encode('utf-8', 'surrogatepass'))} bytes in UTF-8; at most "
-                      f"{t.max_bytes} are allowed", "Terraform counts bytes: non-ASCII letters take 2-4 bytes each")
+        return here.report("E204", f"{where} is {len(value)} characters long; at most {t.max_len} are allowed")
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if t.max_bytes is not None and size > t.max_bytes:
+        return here.report("E204", f"{where} is {size} bytes in UTF-8; at most {t.max_bytes} are allowed",
+                           "Terraform counts bytes: non-ASCII letters take 2-4 bytes each")
     if t.pattern and not _regex(t.pattern).match(value):
         hint = f"for example {t.example}" if t.example else f"it must match {t.pattern}"
-        return report("E204", f"{where} {value!r} is not valid", hint)
+        return here.report("E204", f"{where} {value!r} is not valid", hint)
     return value
+
+
+# In this order: the first kind a type is an instance of picks its check.
+_CHECKERS = ((Terraform, _terraform), (Obj, _object), (List, _list), (Map, _map), (Bool, _bool),
+             ((Int, Number), _number), (Str, _string))
 
 
 def _attribute_value(value: Any, path: Path, source: SourceMap, problems: list[Diagnostic]) -> Any:
