@@ -30,6 +30,12 @@ from .terraform import available, terraform_env
 needs_terraform = pytest.mark.skipif(not available(), reason="terraform is not on PATH")
 
 
+def deploys(test):
+    """A test of `local up`, which deploys into the local AWS with terraform: marked for both (the guard in
+    tests/conftest.py stubs terraform for tests not marked terraform)."""
+    return pytest.mark.localaws(pytest.mark.terraform(needs_terraform(test)))
+
+
 def project(tmp_path: pathlib.Path) -> pathlib.Path:
     """A folder `init` made (its starter routes.yaml), outside the checkout."""
     folder = tmp_path / "project"
@@ -136,9 +142,7 @@ def test_down_never_signals_a_process_whose_pid_was_reused(tmp_path):
 
 # --- with a local AWS ------------------------------------------------------------------------------------------------
 
-@pytest.mark.localaws
-@pytest.mark.terraform  # it runs terraform (the guard in tests/conftest.py stubs it for unmarked tests)
-@needs_terraform
+@deploys
 def test_foreground_up_deploys_prints_the_exports_and_sigterm_stops_everything(tmp_path):
     folder = project(tmp_path)
     before = (folder / "routes.yaml").read_bytes(), (folder / "routes.yaml").stat().st_mtime_ns
@@ -175,9 +179,7 @@ def test_foreground_up_deploys_prints_the_exports_and_sigterm_stops_everything(t
         kill_leftovers(up)
 
 
-@pytest.mark.localaws
-@pytest.mark.terraform  # it runs terraform (the guard in tests/conftest.py stubs it for unmarked tests)
-@needs_terraform
+@deploys
 def test_local_down_stops_a_foreground_up(tmp_path):
     folder = project(tmp_path)
     up = start_up(folder, tmp_path)
@@ -199,9 +201,7 @@ def until_applying(up: subprocess.Popen, folder: pathlib.Path) -> tuple[int, lis
     return state(folder)["moto_pid"], terraform_pids(up.pid)
 
 
-@pytest.mark.localaws
-@pytest.mark.terraform  # it runs terraform (the guard in tests/conftest.py stubs it for unmarked tests)
-@needs_terraform
+@deploys
 def test_ctrl_c_while_terraform_applies_stops_terraform_and_the_local_aws(tmp_path):
     folder = project(tmp_path)
     up = start_up(folder, tmp_path)
@@ -214,9 +214,7 @@ def test_ctrl_c_while_terraform_applies_stops_terraform_and_the_local_aws(tmp_pa
         kill_leftovers(up)
 
 
-@pytest.mark.localaws
-@pytest.mark.terraform  # it runs terraform (the guard in tests/conftest.py stubs it for unmarked tests)
-@needs_terraform
+@deploys
 @pytest.mark.parametrize("how", ["the process group (a CI timeout)", "up alone"])
 def test_sigkill_leaves_nothing_running(how, tmp_path):
     folder = project(tmp_path)
@@ -234,9 +232,7 @@ def test_sigkill_leaves_nothing_running(how, tmp_path):
         kill_leftovers(up)
 
 
-@pytest.mark.localaws
-@pytest.mark.terraform  # it runs terraform (the guard in tests/conftest.py stubs it for unmarked tests)
-@needs_terraform
+@deploys
 def test_detached_up_returns_keeps_running_and_down_stops_it_with_progress_on_a_terminal(tmp_path):
     folder = project(tmp_path)
     controller, terminal = pty.openpty()  # stderr is a terminal: progress lines are rewritten in place
