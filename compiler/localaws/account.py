@@ -38,12 +38,15 @@ class LocalAccount:
         sg = ec2.create_security_group(GroupName=f"vpc-link-{vpc}", Description="VPC link", VpcId=vpc)["GroupId"]
         replacements = {PLACEHOLDER_SUBNETS[0]: subnets[0], PLACEHOLDER_SUBNETS[1]: subnets[1],
                         PLACEHOLDER_GROUP: sg, PLACEHOLDER_VPC: vpc}
+        # Each in the ARN's own region: another environment's ARN names its region, and check refuses a key or a
+        # certificate outside the stack's region (E319), so the copy must keep it there.
         for arn in re.findall(r"arn:aws:kms:[^\s,}]+", text):
-            replacements[arn] = moto.client("kms", region).create_key()["KeyMetadata"]["Arn"]
+            replacements[arn] = moto.client("kms", _region_of(arn, region)).create_key()["KeyMetadata"]["Arn"]
         for arn in re.findall(r"arn:aws:acm:[^\s,}]+", text):
-            replacements[arn] = moto.client("acm", region).request_certificate(DomainName="api.example.com")["CertificateArn"]
+            replacements[arn] = moto.client("acm", _region_of(arn, region)).request_certificate(
+                DomainName="api.example.com")["CertificateArn"]
         for arn in re.findall(r"arn:aws:lambda:[^\s,}]+", text):
-            replacements[arn] = _lambda_function(moto, region, arn.rsplit(":", 1)[1])
+            replacements[arn] = _lambda_function(moto, _region_of(arn, region), arn.rsplit(":", 1)[1])
         for uri in dict.fromkeys(re.findall(r"truststore_uri:\s*\"?(s3://[^\s,}\"]+)", text)):
             version = _truststore(moto, region, uri)  # a mutual TLS truststore: a versioned S3 object
             for written in re.findall(r"truststore_version:\s*\"?([^\s,}\"#]+)", text):
@@ -72,6 +75,12 @@ class LocalAccount:
             else:
                 real = moto.client("kms", region).create_key()["KeyMetadata"]["Arn"]
             self.replacements[placeholder] = real
+
+
+def _region_of(arn: str, default: str) -> str:
+    """An ARN's region (its fourth field), or `default` for one without (or not a region's shape)."""
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 4 and re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", parts[3]) else default
 
 
 def localise(moto, region: str, text: str) -> str:
