@@ -19,13 +19,14 @@ from typing import Any, Optional
 from ..core import names
 from ..core.aws import pages
 from ..core.deployed import STACK_TAG
+from ..language import functions
 
 # An API Gateway integration or authorizer URI that invokes a Lambda function (the function's invoke ARN).
 LAMBDA_URI = re.compile(r"arn:[a-z-]+:apigateway:[a-z0-9-]+:lambda:path/2015-03-31/functions/"
                         r"(arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:function:([A-Za-z0-9_-]{1,64}))/invocations")
 FAN_OUT, ALLOWLIST = "fanout", "allowlist"  # the kinds of function names.function_name names
-# The Cloud Map data API's interface endpoint service (terraform.plan.CLOUD_MAP_DATA_SERVICE's family).
-DATA_SERVICE = "com.amazonaws.{region}.data-servicediscovery"
+# The Cloud Map data API's interface endpoint service, as the plan creates it (language.functions.cloud_map_apis).
+DATA_SERVICE = "com.amazonaws.{region}." + functions.CLOUD_MAP_DATA_API
 
 
 class Refused(Exception):

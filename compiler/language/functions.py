@@ -34,3 +34,21 @@ def fanout_environment(model: Model, route: Route, namespace: str, service: str)
 def allowlist_environment(authorizer: Authorizer) -> dict[str, str]:
     """The allow-list authorizer's environment: ALLOWED_CIDRS, comma-separated, as written in routes.yaml."""
     return {ALLOWED_CIDRS: ",".join(authorizer.cidrs)}
+
+
+# The interface endpoint services (com.amazonaws.<region>.<api>) a fan-out function in the VPC calls.
+CLOUD_MAP_DATA_API, CLOUD_MAP_CONTROL_API = "data-servicediscovery", "servicediscovery"
+
+
+def reads_http_name(model: Model) -> bool:
+    """Whether the fan-out function must read the namespace's HttpName with GetNamespace: Cloud Map adds a generated
+    hash to HttpName when a Name is reused (DiscoverInstances API reference, NamespaceName), which two environments
+    in one account and region do. The provider reads an HTTP namespace's http_name back, so the stack passes it as
+    written; it exposes none for DNS namespaces, whose function asks GetNamespace once per container."""
+    return model.namespace.has_dns
+
+
+def cloud_map_apis(model: Model) -> tuple[str, ...]:
+    """The Cloud Map APIs the fan-out function calls: the data API (DiscoverInstances) always, and the control API
+    (servicediscovery.<region>, GetNamespace) when it reads the HttpName. Each needs its endpoint in the VPC."""
+    return (CLOUD_MAP_DATA_API, CLOUD_MAP_CONTROL_API) if reads_http_name(model) else (CLOUD_MAP_DATA_API,)

@@ -18,6 +18,7 @@ from typing import Iterable, Iterator, Optional
 
 from ..core import names
 from ..core.diagnostics import Diagnostic, loc_text
+from . import functions
 from .arns import Arn
 from .loader import Path
 from .model import Model
@@ -73,9 +74,7 @@ def _network_claims(model: Model) -> Iterator[Claim]:
         yield Claim("security group", VPC, link.vpc_id or "", group.lower(), group, ("api", "name"))
         # One interface endpoint per service and VPC can have private DNS: the second is refused ("private-dns-
         # enabled cannot be set because there is already a conflicting DNS domain ... in the VPC").
-        # A DNS namespace's function also needs the control API's (GetNamespace; terraform.plan._reads_http_name).
-        apis = ["data-servicediscovery"] + (["servicediscovery"] if model.namespace.type != "http" else [])
-        for api in apis:
+        for api in functions.cloud_map_apis(model):  # each API the function calls has its endpoint
             service = f"com.amazonaws.{model.region or '<region>'}.{api}"
             yield Claim("interface VPC endpoint with private DNS", VPC, link.vpc_id or "", service, service,
                         ("vpc_link", "cloud_map_access"), hint="let one environment create the endpoints and the "

@@ -363,8 +363,8 @@ HTTPS = 443
 # resolve to it, so the SDK needs no endpoint override; the Cloud Map guide ("Access AWS Cloud Map using an interface
 # endpoint", docs.aws.amazon.com/cloud-map/latest/dg/vpc-interface-endpoints.html) asks its security group to admit
 # 443 from the subnets, and notes endpoints work with the Amazon-provided DNS.
-CLOUD_MAP_DATA_SERVICE = ".data-servicediscovery"
-CLOUD_MAP_CONTROL_SERVICE = ".servicediscovery"  # GetNamespace, for a DNS namespace's HttpName (_reads_http_name)
+CLOUD_MAP_ENDPOINTS = {functions.CLOUD_MAP_DATA_API: names.CLOUD_MAP_ENDPOINT,  # the endpoint for each API
+                       functions.CLOUD_MAP_CONTROL_API: names.CLOUD_MAP_CONTROL_ENDPOINT}
 
 
 @lru_cache(maxsize=None)
@@ -409,20 +409,10 @@ def _log_group(name: str, function_name: str, model: Model, tags: dict) -> Block
         "kms_key_id": logs.kms_key_arn, "tags": tags or None}))
 
 
-def _reads_http_name(model: Model) -> bool:
-    """Whether the function must read the namespace's HttpName with GetNamespace: Cloud Map adds a generated hash to
-    HttpName when a Name is reused (DiscoverInstances API reference, NamespaceName), which two environments in one
-    account and region do. The provider reads an HTTP namespace's http_name back, so the stack passes it as written;
-    it exposes none for DNS namespaces, whose function asks GetNamespace once per container. GetNamespace is Cloud
-    Map's control API (servicediscovery.<region>), not the data API DiscoverInstances is served by, so a function
-    that needs it needs that endpoint too (cloud_map_endpoint_blocks)."""
-    return model.namespace.type != "http"
-
-
 def _http_name(model: Model, namespace: list[Block]) -> Value:
     """CLOUD_MAP_NAMESPACE: an HTTP namespace's computed http_name (what DiscoverInstances takes); a DNS namespace's
     name, which the function's messages use until GetNamespace answers with the HttpName."""
-    if not _reads_http_name(model):
+    if not functions.reads_http_name(model):
         return namespace[0].ref("http_name")
     return model.namespace.name
 
@@ -447,7 +437,7 @@ def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict)
         function_name = names.function_name(model.api.name, "fanout", route.id, model.environment)
         role = _role(name, function_name, tags)
         get_namespace = (',{"Action":"servicediscovery:GetNamespace","Effect":"Allow","Resource":"',
-                         namespace[0].ref("arn"), '"}') if _reads_http_name(model) else ()
+                         namespace[0].ref("arn"), '"}') if functions.reads_http_name(model) else ()
         discover = _resource("aws_iam_role_policy", name, {
             "name": "discover-instances", "role": role.ref("id"),
             "policy": Concat(('{"Statement":[{"Action":"servicediscovery:DiscoverInstances","Effect":"Allow",'
@@ -464,7 +454,7 @@ def fan_out_blocks(model: Model, api: Block, namespace: list[Block], tags: dict)
         environment: dict[str, Value] = dict(functions.fanout_environment(model, route, model.namespace.name,
                                                                         service.name))
         environment["CLOUD_MAP_NAMESPACE"] = _http_name(model, namespace)
-        if _reads_http_name(model):
+        if functions.reads_http_name(model):
             environment["CLOUD_MAP_NAMESPACE_ID"] = namespace[0].ref("id")
         function = _function(name, "fanout", function_name,
                              f"Fans {route.key.text} out to every matching instance of {service.name}", role,
@@ -515,13 +505,11 @@ def cloud_map_endpoint_blocks(model: Model, tags: dict) -> list[Block]:
         "security_group_id": group.ref("id"), "ip_protocol": "tcp", "from_port": HTTPS, "to_port": HTTPS,
         "cidr_ipv4": _vpc_cidr(), "description": "HTTPS from the VPC (fan-out functions)", "tags": tags or None}))
     region: Value = model.region or _data("aws_region").ref("name")
-    endpoints = [_resource("aws_vpc_endpoint", name, _clean({
-        "vpc_id": link.vpc_id, "service_name": Concat(("com.amazonaws.", region, service)),
+    endpoints = [_resource("aws_vpc_endpoint", CLOUD_MAP_ENDPOINTS[api], _clean({
+        "vpc_id": link.vpc_id, "service_name": Concat(("com.amazonaws.", region, "." + api)),
         "vpc_endpoint_type": "Interface", "subnet_ids": list(link.subnet_ids),
         "security_group_ids": [group.ref("id")], "private_dns_enabled": True, "tags": tags or None}))
-        for name, service in [(names.CLOUD_MAP_ENDPOINT, CLOUD_MAP_DATA_SERVICE),
-                              (names.CLOUD_MAP_CONTROL_ENDPOINT, CLOUD_MAP_CONTROL_SERVICE)]
-        if service == CLOUD_MAP_DATA_SERVICE or _reads_http_name(model)]
+        for api in functions.cloud_map_apis(model)]
     return [group, ingress, *endpoints]
 
 
