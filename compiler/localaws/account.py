@@ -77,10 +77,11 @@ class LocalAccount:
             self.replacements[placeholder] = real
 
 
-def _region_of(arn: str, default: str) -> str:
-    """An ARN's region (its fourth field), or `default` for one without (or not a region's shape)."""
-    parts = arn.split(":")
-    return parts[3] if len(parts) > 4 and re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", parts[3]) else default
+def _region_of(text: str, default: str) -> str:
+    """An ARN's region, or `default` for one without (or not of a region's shape: the client is made for it)."""
+    from ..language.arns import Arn
+    arn = Arn.parse(text)
+    return arn.region if arn and re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", arn.region) else default
 
 
 def localise(moto, region: str, text: str) -> str:
